@@ -1,0 +1,67 @@
+/*
+ * config - dnsguard.conf: `key = value` lines, every key described in one table.
+ *
+ * The table (config.c) holds each key's type, default, limits and one line of help; the parser,
+ * `dnsguard -n`, `dnsguard -p`, conf/dnsguard.conf and dnsguard.conf(5) agree with it (a unit test
+ * holds the sample and the man page to it).  Loading is all or nothing: a file with any error
+ * yields no config and a list of errors, each naming file:line and what was expected.
+ */
+#ifndef DNSGUARD_CONFIG_H
+#define DNSGUARD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "dns_settings.h"
+#include "log.h"
+#include "strbuf.h"
+
+#ifndef DNSGUARD_SYSCONFDIR
+#define DNSGUARD_SYSCONFDIR "/etc"
+#endif
+#define CONFIG_DEFAULT_PATH DNSGUARD_SYSCONFDIR "/dnsguard/dnsguard.conf"
+
+/* A loaded configuration: immutable once returned, shared read-only by every session. */
+struct config {
+	char *source;		/* the file it came from, or "(defaults)" */
+	char *milter_socket;
+	unsigned milter_socket_mode;
+	char *user;
+	char *group;
+	char *pid_file;
+	int log_facility;
+	enum log_level log_level;
+	struct dns_settings dns;
+	unsigned dns_deadline_ms;
+	char *policy_file;
+	char *badmail_dir;
+	char *route_socket;
+	unsigned shutdown_timeout_ms;
+};
+
+/*
+ * Reads `path`.  On success returns the config; on failure returns NULL and appends one line per
+ * problem to `errors` ("file:line: ...").  A missing file is an error unless `missing_ok`, in which
+ * case the built-in defaults are returned.
+ */
+struct config *config_load(const char *path, bool missing_ok, struct strbuf *errors);
+/* Parses text as if read from `source_name`; same contract as config_load. */
+struct config *config_parse(const char *text, const char *source_name, struct strbuf *errors);
+/* The built-in defaults. */
+struct config *config_defaults(void);
+void config_free(struct config *config);
+
+/* Writes every key with its effective value, as `key = value` lines (dnsguard -p). */
+void config_write(const struct config *config, FILE *out);
+/* Writes the table as a commented sample (what conf/dnsguard.conf is tested against). */
+void config_write_sample(FILE *out);
+
+/* Iterates over the documented keys: returns the name of key i, or NULL past the end. */
+const char *config_key_name(unsigned i);
+
+/* Unit parsers, also for the command-line tools: "500ms", "4s", "2m", "1h", "7d"; a bare number
+ * is seconds.  "100M", "64k", "1G"; a bare number is bytes.  false on syntax error or overflow. */
+bool config_parse_duration_ms(const char *text, unsigned long long *ms);
+bool config_parse_size(const char *text, unsigned long long *bytes);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * dns_settings - names of the DNS modes and transports; see dns_settings.h.
+ */
+#include "dns_settings.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *dns_mode_name(enum dns_mode mode)
+{
+	switch (mode) {
+	case DNS_MODE_RESOLV_CONF:
+		return "resolv.conf";
+	case DNS_MODE_FORWARD:
+		return "forward";
+	case DNS_MODE_RECURSIVE:
+		return "recursive";
+	}
+	return "?";
+}
+
+const char *dns_transport_name(enum dns_transport transport)
+{
+	switch (transport) {
+	case DNS_TRANSPORT_UDP_TCP:
+		return "udp-tcp";
+	case DNS_TRANSPORT_TCP:
+		return "tcp";
+	case DNS_TRANSPORT_UDP:
+		return "udp";
+	}
+	return "?";
+}
+
+bool dns_transport_from_name(const char *name, enum dns_transport *out)
+{
+	static const enum dns_transport all[] = {DNS_TRANSPORT_UDP_TCP, DNS_TRANSPORT_TCP, DNS_TRANSPORT_UDP};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(name, dns_transport_name(all[i])) == 0) {
+			*out = all[i];
+			return true;
+		}
+	return false;
+}
+
+const char *dns_server_format(const struct dns_server *server, char *buf, size_t size)
+{
+	char addr[64];
+
+	netaddr_format(&server->addr, addr, sizeof(addr));
+	if (server->port == 53)
+		snprintf(buf, size, "%s", addr);
+	else
+		snprintf(buf, size, "%s@%u", addr, server->port);
+	return buf;
+}
