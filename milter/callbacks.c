@@ -1,0 +1,355 @@
+/*
+ * callbacks - libmilter callbacks and the per-session context; see callbacks.h.
+ *
+ * One struct session per SMTP connection, created at connect and freed at close (the one place
+ * that frees it, shared by every way a session can end).  It pins the configuration generation it
+ * started with.  Message state is reset at MAIL and at abort.  For now each stage is recorded
+ * and everything is accepted; the checks build on this.
+ *
+ * Every log line starts with the MTA queue id once the MTA has sent one ({i}), else with the
+ * session id, and carries both once both are known (session=...).
+ */
+#include "callbacks.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "netaddr.h"
+#include "runtime.h"
+#include "session_id.h"
+#include "strbuf.h"
+
+#define NAME_MAX_LEN 256
+#define ADDRESS_MAX_LEN 512
+#define QUEUE_ID_MAX_LEN 64
+#define LOG_LINE_LEN 2048
+
+struct session {
+	char id[SESSION_ID_SIZE];
+	struct runtime *rt;
+	struct netaddr client_addr;
+	bool client_addr_known;
+	char client_ip[64];
+	char client_name[NAME_MAX_LEN];
+	char daemon[NAME_MAX_LEN];
+	char helo[NAME_MAX_LEN];
+	char queue_id[QUEUE_ID_MAX_LEN];
+	unsigned messages;
+	/* per message */
+	char from[ADDRESS_MAX_LEN];
+	char auth[NAME_MAX_LEN];
+	unsigned rcpt_count;
+};
+
+static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sessions_idle = PTHREAD_COND_INITIALIZER;
+static unsigned sessions_open;
+static atomic_bool draining;
+
+void callbacks_set_draining(bool value)
+{
+	atomic_store(&draining, value);
+}
+
+unsigned callbacks_open_sessions(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&sessions_lock);
+	n = sessions_open;
+	pthread_mutex_unlock(&sessions_lock);
+	return n;
+}
+
+bool callbacks_wait_idle(unsigned timeout_ms)
+{
+	struct timespec until;
+	bool idle;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&sessions_lock);
+	while (sessions_open > 0 && pthread_cond_timedwait(&sessions_idle, &sessions_lock, &until) == 0)
+		;
+	idle = sessions_open == 0;
+	pthread_mutex_unlock(&sessions_lock);
+	return idle;
+}
+
+/* Copies text a peer sent into a bounded field; overlong text is cut, and says so. */
+static void copy_field(char *dst, size_t size, const char *src)
+{
+	size_t len = src ? strlen(src) : 0;
+
+	if (len < size) {
+		memcpy(dst, src ? src : "", len + 1);
+		return;
+	}
+	memcpy(dst, src, size - 4);
+	memcpy(dst + size - 4, "...", 4);
+}
+
+/* The queue id names one transaction, not the session: a second message gets its own. */
+static void reset_message(struct session *s)
+{
+	s->queue_id[0] = '\0';
+	s->from[0] = '\0';
+	s->auth[0] = '\0';
+	s->rcpt_count = 0;
+}
+
+/* Picks up the queue id as soon as the MTA sends it. */
+static void update_queue_id(SMFICTX *ctx, struct session *s)
+{
+	const char *qid = smfi_getsymval(ctx, "i");
+
+	if (qid && *qid && strcmp(qid, s->queue_id) != 0)
+		copy_field(s->queue_id, sizeof(s->queue_id), qid);
+}
+
+/* Starts a log line: "LEAD: event" with the session id carried once a queue id leads. */
+static void line_start(struct strbuf *line, char *storage, size_t size, const struct session *s,
+		       const char *event)
+{
+	strbuf_init(line, storage, size);
+	if (s->queue_id[0]) {
+		strbuf_appendf(line, "%s: %s", s->queue_id, event);
+		strbuf_append_kv(line, "session", s->id);
+	} else {
+		strbuf_appendf(line, "%s: %s", s->id, event);
+	}
+}
+
+static void line_client(struct strbuf *line, const struct session *s)
+{
+	char client[NAME_MAX_LEN + 80];
+
+	snprintf(client, sizeof(client), "%s[%s]", s->client_name, s->client_ip);
+	strbuf_append_kv(line, "client", client);
+}
+
+static void line_bracketed(struct strbuf *line, const char *key, const char *address)
+{
+	char value[ADDRESS_MAX_LEN + 3];
+
+	snprintf(value, sizeof(value), "<%s>", address);
+	strbuf_append_kv(line, key, value);
+}
+
+/* Strips the angle brackets an MTA passes around an envelope address. */
+static void copy_address(char *dst, size_t size, const char *arg)
+{
+	size_t len;
+
+	if (!arg)
+		arg = "";
+	len = strlen(arg);
+	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>') {
+		char inner[ADDRESS_MAX_LEN];
+		size_t n = len - 2 < sizeof(inner) - 1 ? len - 2 : sizeof(inner) - 1;
+		memcpy(inner, arg + 1, n);
+		inner[n] = '\0';
+		copy_field(dst, size, inner);
+	} else {
+		copy_field(dst, size, arg);
+	}
+}
+
+static struct session *session_of(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/* ---- callbacks ------------------------------------------------------------------------------ */
+
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned long unused2,
+			     unsigned long unused3, unsigned long *want_actions, unsigned long *want_steps,
+			     unsigned long *want2, unsigned long *want3)
+{
+	/* Steps dnsguard does not use; ask only for what the MTA offers, or libmilter refuses. */
+	const unsigned long skip = SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	const unsigned long may = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+
+	(void)ctx;
+	(void)unused2;
+	(void)unused3;
+	*want_actions = actions & may;
+	*want_steps = steps & skip;
+	*want2 = 0;
+	*want3 = 0;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	const char *daemon;
+	struct strbuf line;
+	char storage[LOG_LINE_LEN];
+
+	if (atomic_load(&draining)) {
+		free(s);
+		log_info("connect: dnsguard is stopping: tempfail");
+		return SMFIS_TEMPFAIL;
+	}
+	if (!s) {
+		log_warning("connect: out of memory: tempfail");
+		return SMFIS_TEMPFAIL;
+	}
+	session_id_new(s->id);
+	s->rt = runtime_acquire();
+	/* the address from the connect call, not {client_addr}: Sendmail does not send that macro */
+	s->client_addr_known = netaddr_from_sockaddr(hostaddr, &s->client_addr);
+	if (s->client_addr_known)
+		netaddr_format(&s->client_addr, s->client_ip, sizeof(s->client_ip));
+	else
+		snprintf(s->client_ip, sizeof(s->client_ip), "unknown");
+	/* Postfix says "unknown", Sendmail "[ip]", when the client has no verified name */
+	if (!hostname || !*hostname || hostname[0] == '[')
+		hostname = "unknown";
+	copy_field(s->client_name, sizeof(s->client_name), hostname);
+	daemon = smfi_getsymval(ctx, "{daemon_name}");
+	copy_field(s->daemon, sizeof(s->daemon), daemon ? daemon : "");
+	smfi_setpriv(ctx, s);
+	pthread_mutex_lock(&sessions_lock);
+	sessions_open++;
+	pthread_mutex_unlock(&sessions_lock);
+
+	line_start(&line, storage, sizeof(storage), s, "connect");
+	line_client(&line, s);
+	if (s->daemon[0])
+		strbuf_append_kv(&line, "daemon", s->daemon);
+	log_info("%s", strbuf_text(&line));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_helo(SMFICTX *ctx, char *name)
+{
+	struct session *s = session_of(ctx);
+	struct strbuf line;
+	char storage[LOG_LINE_LEN];
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	copy_field(s->helo, sizeof(s->helo), name);
+	line_start(&line, storage, sizeof(storage), s, "helo");
+	strbuf_append_kv(&line, "helo", s->helo);
+	log_info("%s", strbuf_text(&line));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_mail(SMFICTX *ctx, char **argv)
+{
+	struct session *s = session_of(ctx);
+	const char *auth;
+	struct strbuf line;
+	char storage[LOG_LINE_LEN];
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	reset_message(s);
+	update_queue_id(ctx, s);
+	copy_address(s->from, sizeof(s->from), argv ? argv[0] : NULL);
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	copy_field(s->auth, sizeof(s->auth), auth ? auth : "");
+	line_start(&line, storage, sizeof(storage), s, "mail");
+	line_bracketed(&line, "from", s->from);
+	if (s->auth[0])
+		strbuf_append_kv(&line, "sasl_username", s->auth);
+	log_info("%s", strbuf_text(&line));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_rcpt(SMFICTX *ctx, char **argv)
+{
+	struct session *s = session_of(ctx);
+	char to[ADDRESS_MAX_LEN];
+	struct strbuf line;
+	char storage[LOG_LINE_LEN];
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	update_queue_id(ctx, s);
+	copy_address(to, sizeof(to), argv ? argv[0] : NULL);
+	s->rcpt_count++;
+	line_start(&line, storage, sizeof(storage), s, "rcpt");
+	line_bracketed(&line, "from", s->from);
+	line_bracketed(&line, "to", to);
+	log_info("%s", strbuf_text(&line));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_eom(SMFICTX *ctx)
+{
+	struct session *s = session_of(ctx);
+	struct strbuf line;
+	char storage[LOG_LINE_LEN];
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	update_queue_id(ctx, s);
+	s->messages++;
+	line_start(&line, storage, sizeof(storage), s, "message");
+	line_client(&line, s);
+	strbuf_append_kv(&line, "helo", s->helo);
+	line_bracketed(&line, "from", s->from);
+	strbuf_appendf(&line, " nrcpt=%u", s->rcpt_count);
+	strbuf_append_kv(&line, "action", "accept");
+	log_info("%s", strbuf_text(&line));
+	reset_message(s);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_abort(SMFICTX *ctx)
+{
+	struct session *s = session_of(ctx);
+
+	if (s)
+		reset_message(s);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat on_close(SMFICTX *ctx)
+{
+	struct session *s = session_of(ctx);
+	struct strbuf line;
+	char storage[LOG_LINE_LEN];
+
+	if (!s)
+		return SMFIS_CONTINUE;
+	line_start(&line, storage, sizeof(storage), s, "disconnect");
+	line_client(&line, s);
+	strbuf_appendf(&line, " messages=%u", s->messages);
+	log_info("%s", strbuf_text(&line));
+	smfi_setpriv(ctx, NULL);
+	runtime_release(s->rt);
+	free(s);
+	pthread_mutex_lock(&sessions_lock);
+	if (--sessions_open == 0)
+		pthread_cond_broadcast(&sessions_idle);
+	pthread_mutex_unlock(&sessions_lock);
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc callbacks_filter = {
+	.xxfi_name = "dnsguard",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_connect = on_connect,
+	.xxfi_helo = on_helo,
+	.xxfi_envfrom = on_mail,
+	.xxfi_envrcpt = on_rcpt,
+	.xxfi_eom = on_eom,
+	.xxfi_abort = on_abort,
+	.xxfi_close = on_close,
+	.xxfi_negotiate = on_negotiate,
+};

@@ -1,0 +1,458 @@
+/*
+ * dnsguard - the milter daemon: command line, startup, signals, shutdown.
+ *
+ * Startup order matters: the config is checked before anything else; the process detaches (and
+ * the parent waits to hear that the socket is open, so `dnsguard` exits non-zero when startup
+ * fails); the reload signal is blocked before any thread exists; the socket is opened and the pid
+ * file written while still root; then privileges are dropped and libmilter runs.
+ *
+ * Signals (DECISIONS 6): SIGUSR1 reloads config and policy; SIGTERM and SIGHUP stop; SIGINT stops
+ * at once.  Once libmilter is told to stop, its worker pool serves no open session any more, so
+ * the drain must come first: libmilter runs in a thread of its own, and the main thread waits for
+ * signals.  All of them are blocked in every thread; Linux gives a process-directed signal to the
+ * thread-group leader when it is waiting for it, so dnsguard, not libmilter's own signal thread,
+ * sees SIGTERM: it tempfails new sessions, lets open ones finish (up to shutdown_timeout) and only
+ * then stops libmilter.  Should libmilter's thread take the signal instead, libmilter stops at
+ * once, as any libmilter filter does, and the log says so.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "callbacks.h"
+#include "config.h"
+#include "log.h"
+#include "runtime.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+static const char *config_path = CONFIG_DEFAULT_PATH;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dnsguard [-c FILE] [-f] [-n] [-p] [-V]\n"
+		"  -c FILE  configuration file (default %s)\n"
+		"  -f       stay in the foreground and log to stderr as well as syslog\n"
+		"  -n       check the configuration and the policy, report every problem, exit\n"
+		"  -p       print the effective configuration, exit\n"
+		"  -V       print the version, exit\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+/* Prints each collected problem as "dnsguard: file:line: ..." on stderr. */
+static void print_lines(const char *prefix, const struct strbuf *text)
+{
+	const char *p = strbuf_text(text);
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		fprintf(stderr, "dnsguard: %s%.*s\n", prefix, (int)len, p);
+		p += len + (nl ? 1 : 0);
+	}
+}
+
+/* ---- detaching, with the parent waiting for the child's word ----------------------------- */
+
+static int ready_fd = -1;
+
+static void detach(void)
+{
+	int fds[2];
+	pid_t pid;
+	char status = 1;
+
+	if (pipe(fds) < 0) {
+		fprintf(stderr, "dnsguard: pipe: %s\n", strerror(errno));
+		exit(1);
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "dnsguard: fork: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (pid > 0) {
+		/* the parent exits with the child's startup status */
+		close(fds[1]);
+		if (read(fds[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(fds[0]);
+	ready_fd = fds[1];
+	setsid();
+	if (chdir("/") < 0)
+		log_warning("chdir /: %m");
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+}
+
+static void report_ready(char status)
+{
+	if (ready_fd >= 0) {
+		if (write(ready_fd, &status, 1) != 1)
+			log_warning("cannot report startup status to the parent process");
+		close(ready_fd);
+		ready_fd = -1;
+	}
+}
+
+static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void startup_failed(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_LEVEL_ERROR, fmt, ap);
+	va_end(ap);
+	report_ready(1);
+	exit(1);
+}
+
+/* ---- the socket ------------------------------------------------------------------------------ */
+
+static const char *unix_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+/*
+ * A unix socket left by a crash is removed; a file that is not a socket, or a socket that another
+ * process still answers on, is left alone and startup fails.
+ */
+static void remove_stale_socket(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return;
+	if (!S_ISSOCK(st.st_mode))
+		startup_failed("milter_socket %s exists and is not a socket: not removing it", path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		startup_failed("milter_socket %s is in use by another process (is dnsguard already running?)", path);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (unlink(path) < 0)
+		startup_failed("cannot remove stale milter_socket %s: %m", path);
+	log_notice("removed stale milter_socket %s", path);
+}
+
+static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid)
+{
+	const char *path = unix_socket_path(config->milter_socket);
+
+	if (path) {
+		char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+		struct stat st;
+		snprintf(dir, sizeof(dir), "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			startup_failed("milter_socket %s: directory %s does not exist", path, dir);
+		remove_stale_socket(path);
+	}
+	if (smfi_setconn(config->milter_socket) != MI_SUCCESS)
+		startup_failed("milter_socket %s: libmilter rejected the address", config->milter_socket);
+	/* the socket is created with the configured mode from the start, never wider */
+	mode_t old_umask = umask(~config->milter_socket_mode & 0777);
+	int rc = smfi_opensocket(false);
+	umask(old_umask);
+	if (rc != MI_SUCCESS)
+		startup_failed("cannot listen on milter_socket %s (address in use, or permissions; libmilter logs the "
+			       "cause to syslog)",
+			       config->milter_socket);
+	if (path) {
+		if (chmod(path, config->milter_socket_mode) < 0)
+			startup_failed("chmod %s: %m", path);
+		if (geteuid() == 0 && chown(path, uid, gid) < 0)
+			startup_failed("chown %s: %m", path);
+	}
+}
+
+/* ---- privileges and pid file ------------------------------------------------------------------ */
+
+static void resolve_ids(const struct config *config, uid_t *uid, gid_t *gid)
+{
+	*uid = geteuid();
+	*gid = getegid();
+	if (config->user[0]) {
+		struct passwd *pw = getpwnam(config->user);
+		if (!pw)
+			startup_failed("user %s does not exist (create it, or set user = in %s)", config->user,
+				       config->source);
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	}
+	if (config->group[0]) {
+		struct group *gr = getgrnam(config->group);
+		if (!gr)
+			startup_failed("group %s does not exist (create it, or set group = in %s)", config->group,
+				       config->source);
+		*gid = gr->gr_gid;
+	}
+}
+
+static void drop_privileges(const struct config *config, uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0) {
+		if (config->user[0] && uid != geteuid())
+			log_notice("not started as root: running as uid %u, not as user %s", (unsigned)geteuid(),
+				   config->user);
+		return;
+	}
+	if (!config->user[0])
+		return;
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+		startup_failed("cannot switch to user %s: %m", config->user);
+	if (setuid(0) == 0)
+		startup_failed("dropping privileges failed: still able to regain root");
+}
+
+static void write_pid_file(const char *path)
+{
+	FILE *f;
+
+	if (!*path)
+		return;
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
+		startup_failed("cannot write pid_file %s: %m", path);
+}
+
+/* ---- the libmilter thread and the signal loop ------------------------------------------------ */
+
+static pthread_t main_thread;
+static int milter_status;
+
+static void *milter_thread(void *unused)
+{
+	(void)unused;
+	milter_status = smfi_main();
+	/* wake the main thread's sigwait: libmilter has stopped, by our doing or its own */
+	pthread_kill(main_thread, SIGUSR2);
+	return NULL;
+}
+
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+	/* before any thread exists, so that every thread inherits the mask */
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* Lets open sessions finish, new ones being tempfailed meanwhile. */
+static void drain_sessions(void)
+{
+	struct runtime *rt = runtime_acquire();
+	unsigned timeout_ms = rt ? rt->config->shutdown_timeout_ms : 0;
+	unsigned open_sessions;
+
+	runtime_release(rt);
+	callbacks_set_draining(true);
+	open_sessions = callbacks_open_sessions();
+	if (open_sessions == 0)
+		return;
+	log_info("stopping: new sessions are tempfailed; waiting up to %ums for %u open sessions", timeout_ms,
+		 open_sessions);
+	if (!callbacks_wait_idle(timeout_ms))
+		log_warning("stopping with %u sessions still open after %ums: the MTA applies its "
+			    "milter_default_action to them",
+			    callbacks_open_sessions(), timeout_ms);
+}
+
+/* Waits for signals until dnsguard is to stop; returns the exit status. */
+static int signal_loop(const sigset_t *set, pthread_t milter)
+{
+	bool stopping = false;
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		switch (sig) {
+		case SIGUSR1:
+			log_info("reload requested (SIGUSR1)");
+			runtime_reload(config_path);
+			break;
+		case SIGTERM:
+		case SIGHUP:
+			if (stopping)
+				break;
+			stopping = true;
+			log_info("stop requested (%s)", sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+			drain_sessions();
+			smfi_stop();
+			break;
+		case SIGINT:
+			log_info("abort requested (SIGINT): stopping without waiting for open sessions");
+			stopping = true;
+			smfi_stop();
+			break;
+		case SIGUSR2:
+			pthread_join(milter, NULL);
+			if (!stopping)
+				log_warning("libmilter stopped by itself (%s); %u sessions were open",
+					    milter_status == MI_SUCCESS ? "a signal it took" : "an error",
+					    callbacks_open_sessions());
+			return milter_status == MI_SUCCESS ? 0 : 1;
+		}
+	}
+}
+
+/* ---- main ------------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	bool foreground = false, check_only = false, print_config = false;
+	struct strbuf errors, notes;
+	struct runtime *rt;
+	uid_t uid;
+	gid_t gid;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:fnpVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'p':
+			print_config = true;
+			break;
+		case 'V':
+			printf("dnsguard %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	/* reload runs after detach() has changed to "/": keep the file's absolute name */
+	char *absolute_config = realpath(config_path, NULL);
+	if (absolute_config)
+		config_path = absolute_config;
+
+	strbuf_init_heap(&errors, 65536);
+	strbuf_init_heap(&notes, 4096);
+	rt = runtime_load(config_path, &errors, &notes);
+	if (!rt) {
+		print_lines("", &errors);
+		strbuf_free(&errors);
+		strbuf_free(&notes);
+		free(absolute_config);
+		return 1;
+	}
+	if (check_only || print_config) {
+		print_lines("", &notes);
+		if (print_config)
+			config_write(rt->config, stdout);
+		else
+			printf("dnsguard: %s and %s are valid (%zu policy rules)\n", rt->config->source,
+			       rt->config->policy_file, policy_rule_count(rt->policy));
+		runtime_discard(rt);
+		strbuf_free(&errors);
+		strbuf_free(&notes);
+		free(absolute_config);
+		return 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	log_open(rt->config->log_facility, foreground);
+	log_set_level(rt->config->log_level);
+	if (!foreground)
+		detach();
+	if (strbuf_len(&notes))
+		log_notice("%.*s", (int)strbuf_len(&notes) - 1, strbuf_text(&notes));
+	runtime_install(rt);
+	sigset_t signals;
+	block_signals(&signals);
+
+	if (smfi_register(callbacks_filter) != MI_SUCCESS)
+		startup_failed("smfi_register failed");
+	resolve_ids(rt->config, &uid, &gid);
+	open_milter_socket(rt->config, uid, gid);
+	write_pid_file(rt->config->pid_file);
+	drop_privileges(rt->config, uid, gid);
+
+	log_info("starting dnsguard %s: milter_socket=%s dns=%s transport=%s dns_deadline=%ums policy=%s rules=%zu",
+		 PACKAGE_VERSION, rt->config->milter_socket, dns_mode_name(rt->config->dns.mode),
+		 dns_transport_name(rt->config->dns.transport), rt->config->dns_deadline_ms, rt->config->policy_file,
+		 policy_rule_count(rt->policy));
+	/* what stop must clean up is what startup made; the generation may be replaced by then */
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "", pid_file[4096];
+	if (unix_socket_path(rt->config->milter_socket))
+		snprintf(socket_path, sizeof(socket_path), "%s", unix_socket_path(rt->config->milter_socket));
+	snprintf(pid_file, sizeof(pid_file), "%s", rt->config->pid_file);
+	rt = NULL;
+
+	main_thread = pthread_self();
+	pthread_t milter;
+	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
+		startup_failed("cannot start the milter thread");
+	report_ready(0);
+
+	int rc = signal_loop(&signals, milter);
+
+	/* libmilter leaves its unix socket behind */
+	if (*socket_path && unlink(socket_path) < 0 && errno != ENOENT)
+		log_notice("cannot remove milter_socket %s: %m", socket_path);
+	if (*pid_file && unlink(pid_file) < 0 && errno != ENOENT)
+		log_notice("cannot remove pid_file %s: %m", pid_file);
+	log_info("stopped");
+	strbuf_free(&errors);
+	strbuf_free(&notes);
+	free(absolute_config);
+	return rc;
+}

@@ -1,0 +1,167 @@
+/*
+ * runtime - loading, pinning and replacing the configuration generation; see runtime.h.
+ */
+#include "runtime.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "textfile.h"
+
+#define POLICY_FILE_MAX (4 * 1024 * 1024)
+#define BUILTIN_POLICY "{\"version\": 1}"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct runtime *current;
+static unsigned generations;
+
+struct runtime *runtime_load(const char *config_path, struct strbuf *errors, struct strbuf *notes)
+{
+	struct runtime *rt;
+	char *text = NULL, why[512];
+	size_t len;
+	bool missing;
+
+	rt = calloc(1, sizeof(*rt));
+	if (!rt) {
+		strbuf_append(errors, "out of memory\n");
+		return NULL;
+	}
+	rt->refs = 1;
+	rt->config = config_load(config_path, false, errors);
+	if (!rt->config)
+		goto fail;
+	if (textfile_read(rt->config->policy_file, POLICY_FILE_MAX, &text, &len, &missing, why, sizeof(why))) {
+		rt->policy = policy_compile(text, len, rt->config->policy_file, why, sizeof(why));
+		free(text);
+	} else if (missing) {
+		if (notes)
+			strbuf_appendf(notes, "policy_file %s does not exist: using the built-in policy\n",
+				       rt->config->policy_file);
+		rt->policy = policy_compile(BUILTIN_POLICY, strlen(BUILTIN_POLICY), "(built-in policy)", why,
+					    sizeof(why));
+	} else {
+		strbuf_appendf(errors, "%s: %s\n", rt->config->policy_file, why);
+		goto fail;
+	}
+	if (!rt->policy) {
+		strbuf_appendf(errors, "%s\n", why);
+		goto fail;
+	}
+	return rt;
+fail:
+	runtime_discard(rt);
+	return NULL;
+}
+
+void runtime_discard(struct runtime *rt)
+{
+	if (!rt)
+		return;
+	config_free(rt->config);
+	policy_free(rt->policy);
+	free(rt);
+}
+
+void runtime_install(struct runtime *rt)
+{
+	struct runtime *old;
+
+	pthread_mutex_lock(&lock);
+	rt->generation = ++generations;
+	old = current;
+	current = rt;
+	pthread_mutex_unlock(&lock);
+	if (old)
+		runtime_release(old);
+}
+
+struct runtime *runtime_acquire(void)
+{
+	struct runtime *rt;
+
+	pthread_mutex_lock(&lock);
+	rt = current;
+	if (rt)
+		rt->refs++;
+	pthread_mutex_unlock(&lock);
+	return rt;
+}
+
+void runtime_release(struct runtime *rt)
+{
+	bool last;
+
+	if (!rt)
+		return;
+	pthread_mutex_lock(&lock);
+	last = --rt->refs == 0;
+	pthread_mutex_unlock(&lock);
+	if (last)
+		runtime_discard(rt);
+}
+
+/* Settings that belong to the listening socket and the process: only a restart applies them. */
+static void warn_restart_only(const struct config *old, const struct config *new)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+	} fixed[] = {
+		{"milter_socket", offsetof(struct config, milter_socket)},
+		{"user", offsetof(struct config, user)},
+		{"group", offsetof(struct config, group)},
+		{"pid_file", offsetof(struct config, pid_file)},
+		{"route_socket", offsetof(struct config, route_socket)},
+	};
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		const char *a = *(char *const *)((const char *)old + fixed[i].offset);
+		const char *b = *(char *const *)((const char *)new + fixed[i].offset);
+		if (strcmp(a, b) != 0)
+			log_warning("reload: %s changed from %s to %s: takes effect at restart", fixed[i].key, a, b);
+	}
+	if (old->milter_socket_mode != new->milter_socket_mode)
+		log_warning("reload: milter_socket_mode changed: takes effect at restart");
+	if (old->log_facility != new->log_facility)
+		log_warning("reload: log_facility changed: takes effect at restart");
+}
+
+bool runtime_reload(const char *config_path)
+{
+	struct strbuf errors, notes;
+	struct runtime *rt, *old;
+
+	strbuf_init_heap(&errors, 16384);
+	strbuf_init_heap(&notes, 4096);
+	rt = runtime_load(config_path, &errors, &notes);
+	if (!rt) {
+		/* one line per problem, so each is found by grep */
+		char *text = strdup(strbuf_text(&errors));
+		char *save = NULL;
+		for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+			log_error("reload failed, keeping the running configuration: %s", line);
+		free(text);
+		strbuf_free(&errors);
+		strbuf_free(&notes);
+		return false;
+	}
+	if (strbuf_len(&notes))
+		log_notice("reload: %.*s", (int)strbuf_len(&notes) - 1, strbuf_text(&notes));
+	old = runtime_acquire();
+	if (old) {
+		warn_restart_only(old->config, rt->config);
+		runtime_release(old);
+	}
+	log_set_level(rt->config->log_level);
+	runtime_install(rt);
+	log_info("reload: config=%s policy=%s rules=%zu dry_run=%s generation=%u", rt->config->source,
+		 rt->config->policy_file, policy_rule_count(rt->policy), policy_dry_run(rt->policy) ? "yes" : "no",
+		 rt->generation);
+	strbuf_free(&errors);
+	strbuf_free(&notes);
+	return true;
+}

@@ -1,0 +1,44 @@
+/*
+ * runtime - the configuration generation the daemon runs on: config and policy (and, with the
+ * DNS core, the resolver), loaded together and replaced together.
+ *
+ * Reload is all or nothing and reference-counted: a complete new generation is built; if any
+ * part fails, the error is logged and the old one stays.  Each SMTP session pins the generation
+ * it started with, and an old generation is freed when its last session lets go.
+ */
+#ifndef DNSGUARD_RUNTIME_H
+#define DNSGUARD_RUNTIME_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "policy.h"
+#include "strbuf.h"
+
+struct runtime {
+	struct config *config;
+	struct policy *policy;
+	unsigned generation;
+	/* private */
+	unsigned refs;
+};
+
+/*
+ * Loads the config file and the policy it names.  Returns NULL and one line per problem in
+ * `errors`.  A missing policy file is not an error: the built-in defaults apply and `notes` says
+ * so (it may be NULL).
+ */
+struct runtime *runtime_load(const char *config_path, struct strbuf *errors, struct strbuf *notes);
+
+/* Makes `rt` the current generation (takes the caller's reference). */
+void runtime_install(struct runtime *rt);
+/* The current generation, pinned until runtime_release. */
+struct runtime *runtime_acquire(void);
+void runtime_release(struct runtime *rt);
+/* Frees a generation that was never installed. */
+void runtime_discard(struct runtime *rt);
+
+/* Re-reads everything; logs the outcome; keeps the old generation on any error. */
+bool runtime_reload(const char *config_path);
+
+#endif
