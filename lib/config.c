@@ -36,6 +36,7 @@ enum key_type {
 	KEY_LOG_LEVEL,
 	KEY_DNS_SERVERS,
 	KEY_DNS_TRANSPORT,
+	KEY_DNS_BUILTIN_ZONES,
 };
 
 struct config_key {
@@ -68,6 +69,10 @@ static const struct config_key keys[] = {
 	 "empty: the servers in /etc/resolv.conf; a list of addr[@port]; or 'recursive'"},
 	{"dns_transport", KEY_DNS_TRANSPORT, FIELD(dns), "udp-tcp", 0, 0,
 	 "udp-tcp (UDP, then TCP when truncated), tcp (TCP only) or udp (UDP only)"},
+	{"dns_builtin_zones", KEY_DNS_BUILTIN_ZONES, FIELD(dns), "auto", 0, 0,
+	 "test., 127.in-addr.arpa. and private reverse zones: servers (ask them), local (libunbound's answers) or auto"},
+	{"dns_trust_anchor", KEY_PATH_OR_EMPTY, FIELD(dns_trust_anchor), "", 0, 0,
+	 "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); a bogus answer is then its own outcome"},
 	{"dns_deadline", KEY_DURATION, FIELD(dns_deadline_ms), "4s", 100, 60000,
 	 "longest wait for DNS in one SMTP stage; keep it under the MTA's milter timeouts"},
 	{"policy_file", KEY_PATH, FIELD(policy_file), DNSGUARD_SYSCONFDIR "/dnsguard/policy.json", 0, 0,
@@ -284,6 +289,12 @@ static bool parse_value(const struct config_key *key, struct config *config, con
 	case KEY_DNS_TRANSPORT:
 		if (!dns_transport_from_name(value, &((struct dns_settings *)field)->transport)) {
 			snprintf(why, whylen, "expected udp-tcp, tcp or udp");
+			return false;
+		}
+		return true;
+	case KEY_DNS_BUILTIN_ZONES:
+		if (!dns_builtin_zones_from_name(value, &((struct dns_settings *)field)->builtin_zones)) {
+			snprintf(why, whylen, "expected auto, servers or local");
 			return false;
 		}
 		return true;
@@ -536,6 +547,7 @@ void config_free(struct config *config)
 		case KEY_LOG_LEVEL:
 		case KEY_DNS_SERVERS:
 		case KEY_DNS_TRANSPORT:
+		case KEY_DNS_BUILTIN_ZONES:
 			break;
 		}
 	free(config->source);
@@ -608,6 +620,9 @@ static void format_value(const struct config_key *key, const struct config *conf
 	}
 	case KEY_DNS_TRANSPORT:
 		snprintf(buf, size, "%s", dns_transport_name(dns->transport));
+		return;
+	case KEY_DNS_BUILTIN_ZONES:
+		snprintf(buf, size, "%s", dns_builtin_zones_name(dns->builtin_zones));
 		return;
 	}
 }

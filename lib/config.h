@@ -33,6 +33,7 @@ struct config {
 	enum log_level log_level;
 	struct dns_settings dns;
 	unsigned dns_deadline_ms;
+	char *dns_trust_anchor;
 	char *policy_file;
 	char *badmail_dir;
 	char *route_socket;

@@ -44,6 +44,39 @@ bool dns_transport_from_name(const char *name, enum dns_transport *out)
 	return false;
 }
 
+const char *dns_builtin_zones_name(enum dns_builtin_zones zones)
+{
+	switch (zones) {
+	case DNS_BUILTIN_ZONES_AUTO:
+		return "auto";
+	case DNS_BUILTIN_ZONES_SERVERS:
+		return "servers";
+	case DNS_BUILTIN_ZONES_LOCAL:
+		return "local";
+	}
+	return "?";
+}
+
+bool dns_builtin_zones_from_name(const char *name, enum dns_builtin_zones *out)
+{
+	static const enum dns_builtin_zones all[] = {DNS_BUILTIN_ZONES_AUTO, DNS_BUILTIN_ZONES_SERVERS,
+						     DNS_BUILTIN_ZONES_LOCAL};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(name, dns_builtin_zones_name(all[i])) == 0) {
+			*out = all[i];
+			return true;
+		}
+	return false;
+}
+
+bool dns_builtin_zones_forwarded(const struct dns_settings *s)
+{
+	if (s->builtin_zones == DNS_BUILTIN_ZONES_AUTO)
+		return s->mode != DNS_MODE_RECURSIVE;
+	return s->builtin_zones == DNS_BUILTIN_ZONES_SERVERS;
+}
+
 const char *dns_server_format(const struct dns_server *server, char *buf, size_t size)
 {
 	char addr[64];

@@ -27,6 +27,17 @@ enum dns_transport {
 	DNS_TRANSPORT_UDP,	/* UDP only */
 };
 
+/*
+ * libunbound answers some zones itself (test., 127.in-addr.arpa., the private reverse zones of
+ * RFC 6303, ...) without asking any server.  Right for a recursive resolver; wrong for a site
+ * whose forwarders serve internal zones of those names.
+ */
+enum dns_builtin_zones {
+	DNS_BUILTIN_ZONES_AUTO,		/* ask the servers when forwarding, answer locally when recursing */
+	DNS_BUILTIN_ZONES_SERVERS,	/* always ask the servers */
+	DNS_BUILTIN_ZONES_LOCAL,	/* always libunbound's built-in answers */
+};
+
 struct dns_server {
 	struct netaddr addr;
 	unsigned port;
@@ -37,11 +48,16 @@ struct dns_settings {
 	struct dns_server servers[DNS_SERVERS_MAX];
 	size_t server_count;
 	enum dns_transport transport;
+	enum dns_builtin_zones builtin_zones;
 };
 
 const char *dns_mode_name(enum dns_mode mode);
 const char *dns_transport_name(enum dns_transport transport);
 bool dns_transport_from_name(const char *name, enum dns_transport *out);
+const char *dns_builtin_zones_name(enum dns_builtin_zones zones);
+bool dns_builtin_zones_from_name(const char *name, enum dns_builtin_zones *out);
+/* Whether libunbound's built-in zones are to be made transparent (forwarded) under settings s. */
+bool dns_builtin_zones_forwarded(const struct dns_settings *s);
 /* "addr" or "addr@port" into buf, as written in dnsguard.conf. */
 const char *dns_server_format(const struct dns_server *server, char *buf, size_t size);
 

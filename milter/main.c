@@ -415,9 +415,12 @@ int main(int argc, char **argv)
 		detach();
 	if (strbuf_len(&notes))
 		log_notice("%.*s", (int)strbuf_len(&notes) - 1, strbuf_text(&notes));
-	runtime_install(rt);
+	/* every thread from here on inherits the blocked signals: only the main thread takes them */
 	sigset_t signals;
 	block_signals(&signals);
+	if (!runtime_start_dns(rt, &errors))
+		startup_failed("%.*s", (int)strbuf_len(&errors) - 1, strbuf_text(&errors));
+	runtime_install(rt);
 
 	if (smfi_register(callbacks_filter) != MI_SUCCESS)
 		startup_failed("smfi_register failed");
@@ -426,10 +429,10 @@ int main(int argc, char **argv)
 	write_pid_file(rt->config->pid_file);
 	drop_privileges(rt->config, uid, gid);
 
-	log_info("starting dnsguard %s: milter_socket=%s dns=%s transport=%s dns_deadline=%ums policy=%s rules=%zu",
-		 PACKAGE_VERSION, rt->config->milter_socket, dns_mode_name(rt->config->dns.mode),
-		 dns_transport_name(rt->config->dns.transport), rt->config->dns_deadline_ms, rt->config->policy_file,
-		 policy_rule_count(rt->policy));
+	char dns[512];
+	log_info("starting dnsguard %s: milter_socket=%s %s dns_deadline=%ums policy=%s rules=%zu", PACKAGE_VERSION,
+		 rt->config->milter_socket, resolver_describe(rt->resolver, dns, sizeof(dns)),
+		 rt->config->dns_deadline_ms, rt->config->policy_file, policy_rule_count(rt->policy));
 	/* what stop must clean up is what startup made; the generation may be replaced by then */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "", pid_file[4096];
 	if (unix_socket_path(rt->config->milter_socket))

@@ -61,9 +61,27 @@ void runtime_discard(struct runtime *rt)
 {
 	if (!rt)
 		return;
+	/* the last session of this generation is gone: no job waits on its resolver any more */
+	resolver_free(rt->resolver);
 	config_free(rt->config);
 	policy_free(rt->policy);
 	free(rt);
+}
+
+bool runtime_start_dns(struct runtime *rt, struct strbuf *errors)
+{
+	struct resolver_options options = {
+		.dns = rt->config->dns,
+		.trust_anchor_file = rt->config->dns_trust_anchor,
+	};
+	char why[512];
+
+	rt->resolver = resolver_new(&options, why, sizeof(why));
+	if (!rt->resolver) {
+		strbuf_appendf(errors, "%s: DNS: %s\n", rt->config->source, why);
+		return false;
+	}
+	return true;
 }
 
 void runtime_install(struct runtime *rt)
@@ -138,6 +156,10 @@ bool runtime_reload(const char *config_path)
 	strbuf_init_heap(&errors, 16384);
 	strbuf_init_heap(&notes, 4096);
 	rt = runtime_load(config_path, &errors, &notes);
+	if (rt && !runtime_start_dns(rt, &errors)) {
+		runtime_discard(rt);
+		rt = NULL;
+	}
 	if (!rt) {
 		/* one line per problem, so each is found by grep */
 		char *text = strdup(strbuf_text(&errors));
@@ -158,9 +180,10 @@ bool runtime_reload(const char *config_path)
 	}
 	log_set_level(rt->config->log_level);
 	runtime_install(rt);
-	log_info("reload: config=%s policy=%s rules=%zu dry_run=%s generation=%u", rt->config->source,
+	char dns[512];
+	log_info("reload: config=%s policy=%s rules=%zu dry_run=%s generation=%u %s", rt->config->source,
 		 rt->config->policy_file, policy_rule_count(rt->policy), policy_dry_run(rt->policy) ? "yes" : "no",
-		 rt->generation);
+		 rt->generation, resolver_describe(rt->resolver, dns, sizeof(dns)));
 	strbuf_free(&errors);
 	strbuf_free(&notes);
 	return true;

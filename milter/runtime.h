@@ -13,11 +13,13 @@
 
 #include "config.h"
 #include "policy.h"
+#include "resolver.h"
 #include "strbuf.h"
 
 struct runtime {
 	struct config *config;
 	struct policy *policy;
+	struct resolver *resolver;	/* NULL until runtime_start_dns */
 	unsigned generation;
 	/* private */
 	unsigned refs;
@@ -29,6 +31,12 @@ struct runtime {
  * so (it may be NULL).
  */
 struct runtime *runtime_load(const char *config_path, struct strbuf *errors, struct strbuf *notes);
+
+/*
+ * Builds the generation's resolver (a libunbound context and its delivery thread).  Separate from
+ * loading because threads do not survive the daemon's fork: call it after detaching.
+ */
+bool runtime_start_dns(struct runtime *rt, struct strbuf *errors);
 
 /* Makes `rt` the current generation (takes the caller's reference). */
 void runtime_install(struct runtime *rt);

@@ -1,0 +1,253 @@
+/*
+ * fcrdns - forward-confirmed reverse DNS on the resolver's jobs; see fcrdns.h.
+ */
+#include "fcrdns.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns_rdata.h"
+
+struct ask {
+	struct fcrdns_check *check;
+	size_t slot;
+	int name;		/* index in names, or -1 for the PTR question */
+	bool answered;
+};
+
+struct fcrdns_check {
+	struct dns_job *job;
+	struct fcrdns_result result;
+	bool decided;
+	unsigned open;		/* forward questions not answered yet */
+	struct ask asks[FCRDNS_EVIDENCE_MAX];
+};
+
+const char *fcrdns_verdict_name(enum fcrdns_verdict verdict)
+{
+	switch (verdict) {
+	case FCRDNS_PASS:
+		return "pass";
+	case FCRDNS_FAIL:
+		return "fail";
+	case FCRDNS_NO_PTR:
+		return "no-ptr";
+	case FCRDNS_TEMPFAIL:
+		return "tempfail";
+	case FCRDNS_BOGUS:
+		return "bogus";
+	}
+	return "?";
+}
+
+const char *fcrdns_iprev_result(enum fcrdns_verdict verdict)
+{
+	switch (verdict) {
+	case FCRDNS_PASS:
+		return "pass";
+	case FCRDNS_FAIL:
+		return "fail";
+	case FCRDNS_NO_PTR:
+		return "permerror";
+	case FCRDNS_TEMPFAIL:
+	case FCRDNS_BOGUS:
+		return "temperror";
+	}
+	return "temperror";
+}
+
+const char *fcrdns_hostname(const struct fcrdns_result *r)
+{
+	return r->confirmed >= 0 ? r->names[r->confirmed] : "unknown";
+}
+
+static void decide(struct fcrdns_check *c, enum fcrdns_verdict verdict, size_t decisive)
+{
+	if (c->decided)
+		return;
+	c->decided = true;
+	c->result.verdict = verdict;
+	c->result.decisive = decisive;
+	dns_job_finish(c->job);
+}
+
+static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer);
+
+/* Once the verdict is in, questions still open did not matter: drop them from the evidence. */
+static void drop_unanswered(struct ask *asks, struct dns_evidence *evidence, size_t *count, size_t *decisive)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < *count; i++) {
+		if (!asks[i].answered)
+			continue;
+		if (i == *decisive)
+			*decisive = kept;
+		evidence[kept++] = evidence[i];
+	}
+	*count = kept;
+}
+
+static void ask(struct fcrdns_check *c, const char *qname, uint16_t qtype, int name)
+{
+	size_t slot = c->result.evidence_count;
+	struct ask *a;
+
+	if (slot == FCRDNS_EVIDENCE_MAX)
+		return;
+	c->result.evidence_count++;
+	a = &c->asks[slot];
+	a->check = c;
+	a->slot = slot;
+	a->name = name;
+	a->answered = false;
+	dns_evidence_unanswered(&c->result.evidence[slot], qname, qtype, DNS_CAUSE_DEADLINE, 0);
+	if (name >= 0)
+		c->open++;
+	if (dns_job_ask(c->job, qname, qtype, on_answer, a) != 0) {
+		struct dns_answer local = {0};
+		dns_evidence_unanswered(&local.ev, qname, qtype, DNS_CAUSE_LOCAL, 0);
+		on_answer(c->job, a, &local);
+	}
+}
+
+static uint16_t forward_type(const struct fcrdns_check *c)
+{
+	return c->result.client.family == AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
+}
+
+static void on_ptr(struct fcrdns_check *c, const struct dns_answer *answer)
+{
+	struct fcrdns_result *r = &c->result;
+
+	switch (answer->ev.outcome) {
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		decide(c, FCRDNS_NO_PTR, 0);
+		return;
+	case DNS_TEMPFAIL:
+		decide(c, FCRDNS_TEMPFAIL, 0);
+		return;
+	case DNS_BOGUS:
+		decide(c, FCRDNS_BOGUS, 0);
+		return;
+	case DNS_FOUND:
+		break;
+	}
+	r->name_count = dns_rdata_ptr(answer->packet, r->names, FCRDNS_NAMES_MAX, NULL);
+	if (r->name_count == 0) {
+		/* PTR records, none readable: as good as none */
+		decide(c, FCRDNS_NO_PTR, 0);
+		return;
+	}
+	for (size_t i = 0; i < r->name_count; i++)
+		ask(c, r->names[i], forward_type(c), (int)i);
+}
+
+static void on_forward(struct fcrdns_check *c, const struct dns_answer *answer, int name, size_t slot)
+{
+	struct netaddr addrs[16];
+	size_t n;
+
+	if (answer->ev.outcome != DNS_FOUND)
+		return;
+	n = dns_rdata_addresses(answer->packet, answer->ev.qtype, addrs, 16, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (netaddr_equal(&addrs[i], &c->result.client)) {
+			c->result.confirmed = name;
+			decide(c, FCRDNS_PASS, slot);
+			return;
+		}
+}
+
+/* Every forward question answered, none confirmed. */
+static void evaluate(struct fcrdns_check *c)
+{
+	const struct fcrdns_result *r = &c->result;
+
+	for (size_t i = 1; i < r->evidence_count; i++)
+		if (r->evidence[i].outcome == DNS_TEMPFAIL) {
+			decide(c, FCRDNS_TEMPFAIL, i);
+			return;
+		}
+	for (size_t i = 1; i < r->evidence_count; i++)
+		if (r->evidence[i].outcome == DNS_BOGUS) {
+			decide(c, FCRDNS_BOGUS, i);
+			return;
+		}
+	decide(c, FCRDNS_FAIL, r->evidence_count > 1 ? 1 : 0);
+}
+
+static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer)
+{
+	struct ask *a = arg;
+	struct fcrdns_check *c = a->check;
+
+	(void)job;
+	if (a->answered || c->decided)
+		return;
+	a->answered = true;
+	c->result.evidence[a->slot] = answer->ev;
+	if (a->name < 0) {
+		on_ptr(c, answer);
+		return;
+	}
+	c->open--;
+	on_forward(c, answer, a->name, a->slot);
+	if (!c->decided && c->open == 0)
+		evaluate(c);
+}
+
+struct fcrdns_check *fcrdns_start(struct resolver *resolver, const struct netaddr *client, unsigned deadline_ms)
+{
+	struct fcrdns_check *c = calloc(1, sizeof(*c));
+	char reverse[DNS_NAME_TEXT_MAX];
+
+	if (!c)
+		return NULL;
+	c->job = dns_job_new(resolver, deadline_ms);
+	if (!c->job) {
+		free(c);
+		return NULL;
+	}
+	c->result.client = *client;
+	c->result.confirmed = -1;
+	dns_reverse_name(client, reverse, sizeof(reverse));
+	dns_job_lock(c->job);
+	ask(c, reverse, LDNS_RR_TYPE_PTR, -1);
+	dns_job_unlock(c->job);
+	return c;
+}
+
+const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *c)
+{
+	dns_job_wait(c->job);
+	dns_job_lock(c->job);
+	if (!c->decided) {
+		struct fcrdns_result *r = &c->result;
+		size_t first_open = 0;
+		for (size_t i = 0; i < r->evidence_count; i++)
+			if (!c->asks[i].answered) {
+				r->evidence[i].ms = dns_job_elapsed_ms(c->job);
+				if (!first_open && i)
+					first_open = i;
+			}
+		c->decided = true;
+		r->verdict = FCRDNS_TEMPFAIL;
+		r->decisive = first_open;
+	} else {
+		drop_unanswered(c->asks, c->result.evidence, &c->result.evidence_count, &c->result.decisive);
+	}
+	c->result.ms = dns_job_elapsed_ms(c->job);
+	dns_job_unlock(c->job);
+	return &c->result;
+}
+
+void fcrdns_free(struct fcrdns_check *c)
+{
+	if (!c)
+		return;
+	dns_job_release(c->job);
+	free(c);
+}

@@ -1,0 +1,52 @@
+/*
+ * fcrdns - forward-confirmed reverse DNS of a client address (IPv4 or IPv6).
+ *
+ * PTR of the address; then, for every name, the address records of the client's family, all at
+ * once; the client passes as soon as one name maps back to its address.  The verdict follows the
+ * iprev method of RFC 8601 2.7.3 (DECISIONS 11): pass, fail (names, none maps back), permerror
+ * (no PTR at all), temperror (DNS trouble), plus bogus when DNSSEC validation failed.
+ */
+#ifndef DNSGUARD_FCRDNS_H
+#define DNSGUARD_FCRDNS_H
+
+#include <stddef.h>
+
+#include "netaddr.h"
+#include "resolver.h"
+
+#define FCRDNS_NAMES_MAX 10
+#define FCRDNS_EVIDENCE_MAX (1 + FCRDNS_NAMES_MAX)
+
+enum fcrdns_verdict {
+	FCRDNS_PASS,		/* a PTR name maps back to the client */
+	FCRDNS_FAIL,		/* PTR names, none maps back */
+	FCRDNS_NO_PTR,		/* no PTR (NXDOMAIN or NODATA): iprev permerror */
+	FCRDNS_TEMPFAIL,	/* iprev temperror */
+	FCRDNS_BOGUS,		/* DNSSEC validation failed */
+};
+
+struct fcrdns_result {
+	enum fcrdns_verdict verdict;
+	struct netaddr client;
+	char names[FCRDNS_NAMES_MAX][DNS_NAME_TEXT_MAX];	/* PTR names, as found */
+	size_t name_count;
+	int confirmed;			/* index in names of the name that maps back, or -1 */
+	struct dns_evidence evidence[FCRDNS_EVIDENCE_MAX];	/* [0] the PTR question, then one per name */
+	size_t evidence_count;
+	size_t decisive;
+	unsigned ms;
+};
+
+struct fcrdns_check;
+
+struct fcrdns_check *fcrdns_start(struct resolver *resolver, const struct netaddr *client, unsigned deadline_ms);
+const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *check);
+void fcrdns_free(struct fcrdns_check *check);
+
+const char *fcrdns_verdict_name(enum fcrdns_verdict verdict);	/* "pass", "fail", "no-ptr", ... */
+/* The RFC 8601 iprev result: "pass", "fail", "permerror", "temperror". */
+const char *fcrdns_iprev_result(enum fcrdns_verdict verdict);
+/* The hostname to show for the client, as Postfix does: the confirmed name, else "unknown". */
+const char *fcrdns_hostname(const struct fcrdns_result *result);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * mail_domain - RFC 5321 5.1 mail-domain resolution on the resolver's jobs; see mail_domain.h.
+ */
+#include "mail_domain.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One question asked: where its evidence goes and which mail host it is for. */
+struct ask {
+	struct mail_domain_check *check;
+	size_t slot;		/* index in result.evidence */
+	int host;		/* index in hosts, or -1 for the MX question */
+	bool answered;
+};
+
+struct host {
+	char name[DNS_NAME_TEXT_MAX];
+	unsigned open;		/* A/AAAA questions not answered yet */
+	bool loopback_only;	/* resolved, but only to loopback/unspecified addresses */
+};
+
+struct mail_domain_check {
+	struct dns_job *job;
+	struct mail_domain_result result;
+	bool decided;
+	struct ask asks[MAIL_DOMAIN_EVIDENCE_MAX];
+	struct host hosts[MAIL_DOMAIN_HOSTS_MAX];
+	size_t host_count;
+	size_t bad_hosts;	/* localhost or literal MX targets, never asked */
+};
+
+const char *mail_domain_verdict_name(enum mail_domain_verdict verdict)
+{
+	switch (verdict) {
+	case MAIL_DOMAIN_OK:
+		return "ok";
+	case MAIL_DOMAIN_NULL_MX:
+		return "null-mx";
+	case MAIL_DOMAIN_NXDOMAIN:
+		return "nxdomain";
+	case MAIL_DOMAIN_NO_ADDRESS:
+		return "no-address";
+	case MAIL_DOMAIN_MX_UNRESOLVABLE:
+		return "mx-unresolvable";
+	case MAIL_DOMAIN_LOOPBACK:
+		return "loopback";
+	case MAIL_DOMAIN_TEMPFAIL:
+		return "tempfail";
+	case MAIL_DOMAIN_BOGUS:
+		return "bogus";
+	}
+	return "?";
+}
+
+static void decide(struct mail_domain_check *c, enum mail_domain_verdict verdict, size_t decisive)
+{
+	if (c->decided)
+		return;
+	c->decided = true;
+	c->result.verdict = verdict;
+	c->result.decisive = decisive;
+	dns_job_finish(c->job);
+}
+
+static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer);
+
+/* Once the verdict is in, questions still open did not matter: drop them from the evidence. */
+static void drop_unanswered(struct ask *asks, struct dns_evidence *evidence, size_t *count, size_t *decisive)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < *count; i++) {
+		if (!asks[i].answered)
+			continue;
+		if (i == *decisive)
+			*decisive = kept;
+		evidence[kept++] = evidence[i];
+	}
+	*count = kept;
+}
+
+/* Reserves an evidence slot and asks; a question that cannot be asked is answered at once as a
+ * local failure, so the evaluation below sees every question either way. */
+static void ask(struct mail_domain_check *c, const char *qname, uint16_t qtype, int host)
+{
+	size_t slot = c->result.evidence_count;
+	struct ask *a;
+
+	if (slot == MAIL_DOMAIN_EVIDENCE_MAX)
+		return;
+	c->result.evidence_count++;
+	a = &c->asks[slot];
+	a->check = c;
+	a->slot = slot;
+	a->host = host;
+	a->answered = false;
+	dns_evidence_unanswered(&c->result.evidence[slot], qname, qtype, DNS_CAUSE_DEADLINE, 0);
+	if (host >= 0)
+		c->hosts[host].open++;
+	if (dns_job_ask(c->job, qname, qtype, on_answer, a) != 0) {
+		struct dns_answer local = {0};
+		dns_evidence_unanswered(&local.ev, qname, qtype, DNS_CAUSE_LOCAL, 0);
+		on_answer(c->job, a, &local);
+	}
+}
+
+/* An MX target that names no real host: "localhost" or an address written as a name. */
+static bool bad_target(struct mail_domain_check *c, const char *host)
+{
+	char bare[DNS_NAME_TEXT_MAX];
+	struct netaddr addr;
+	size_t len;
+
+	snprintf(bare, sizeof(bare), "%s", host);
+	len = strlen(bare);
+	if (len > 1 && bare[len - 1] == '.')
+		bare[--len] = '\0';
+	if (strcmp(bare, "localhost") == 0 || (len > 10 && strcmp(bare + len - 10, ".localhost") == 0)) {
+		c->result.flags |= MAIL_DOMAIN_FLAG_MX_LOCALHOST;
+		return true;
+	}
+	if (len > 2 && bare[0] == '[' && bare[len - 1] == ']') {
+		bare[len - 1] = '\0';
+		memmove(bare, bare + 1, len - 1);
+	}
+	if (netaddr_parse(bare, &addr)) {
+		c->result.flags |= MAIL_DOMAIN_FLAG_MX_LITERAL;
+		return true;
+	}
+	return false;
+}
+
+static void ask_host(struct mail_domain_check *c, const char *name)
+{
+	int h;
+
+	if (c->host_count == MAIL_DOMAIN_HOSTS_MAX)
+		return;
+	if (bad_target(c, name)) {
+		c->bad_hosts++;
+		return;
+	}
+	h = (int)c->host_count++;
+	snprintf(c->hosts[h].name, sizeof(c->hosts[h].name), "%s", name);
+	ask(c, name, LDNS_RR_TYPE_A, h);
+	ask(c, name, LDNS_RR_TYPE_AAAA, h);
+}
+
+static void on_mx(struct mail_domain_check *c, const struct dns_answer *answer, size_t slot)
+{
+	struct mail_domain_result *r = &c->result;
+	size_t skipped = 0;
+
+	switch (answer->ev.outcome) {
+	case DNS_NXDOMAIN:
+		decide(c, MAIL_DOMAIN_NXDOMAIN, slot);
+		return;
+	case DNS_TEMPFAIL:
+		decide(c, MAIL_DOMAIN_TEMPFAIL, slot);
+		return;
+	case DNS_BOGUS:
+		decide(c, MAIL_DOMAIN_BOGUS, slot);
+		return;
+	case DNS_NODATA:
+		/* RFC 5321 5.1: no MX, the domain is its own implicit MX */
+		r->flags |= MAIL_DOMAIN_FLAG_IMPLICIT_MX;
+		ask_host(c, r->domain);
+		return;
+	case DNS_FOUND:
+		break;
+	}
+	r->mx_count = dns_rdata_mx(answer->packet, r->mx, MAIL_DOMAIN_HOSTS_MAX, &skipped);
+	if (r->mx_count == 1 && r->mx[0].preference == 0 && strcmp(r->mx[0].host, ".") == 0) {
+		decide(c, MAIL_DOMAIN_NULL_MX, slot);
+		return;
+	}
+	for (size_t i = 0; i < r->mx_count; i++)
+		if (strcmp(r->mx[i].host, ".") != 0)
+			ask_host(c, r->mx[i].host);
+	if (c->host_count == 0)
+		decide(c, c->bad_hosts ? MAIL_DOMAIN_LOOPBACK : MAIL_DOMAIN_MX_UNRESOLVABLE, slot);
+}
+
+static void on_address(struct mail_domain_check *c, const struct dns_answer *answer, int h, size_t slot)
+{
+	struct netaddr addrs[16];
+	size_t n;
+
+	if (answer->ev.outcome != DNS_FOUND)
+		return;
+	n = dns_rdata_addresses(answer->packet, answer->ev.qtype, addrs, 16, NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (netaddr_is_loopback_or_unspecified(&addrs[i])) {
+			c->hosts[h].loopback_only = true;
+			continue;
+		}
+		snprintf(c->result.usable_host, sizeof(c->result.usable_host), "%s", c->hosts[h].name);
+		c->result.usable_address = addrs[i];
+		c->hosts[h].loopback_only = false;
+		decide(c, MAIL_DOMAIN_OK, slot);
+		return;
+	}
+}
+
+/* With every address question answered (or given up): the verdict when no host was usable. */
+static void evaluate_hosts(struct mail_domain_check *c)
+{
+	struct mail_domain_result *r = &c->result;
+	size_t tempfail = 0, bogus = 0;
+	bool any_tempfail = false, any_bogus = false, any_loopback = c->bad_hosts > 0;
+
+	for (size_t i = 1; i < r->evidence_count; i++) {
+		if (r->evidence[i].outcome == DNS_TEMPFAIL && !any_tempfail) {
+			any_tempfail = true;
+			tempfail = i;
+		}
+		if (r->evidence[i].outcome == DNS_BOGUS && !any_bogus) {
+			any_bogus = true;
+			bogus = i;
+		}
+	}
+	for (size_t h = 0; h < c->host_count; h++)
+		if (c->hosts[h].loopback_only) {
+			any_loopback = true;
+			r->flags |= MAIL_DOMAIN_FLAG_MX_LOOPBACK;
+		}
+	if (any_tempfail)
+		decide(c, MAIL_DOMAIN_TEMPFAIL, tempfail);
+	else if (any_bogus)
+		decide(c, MAIL_DOMAIN_BOGUS, bogus);
+	else if (any_loopback)
+		decide(c, MAIL_DOMAIN_LOOPBACK, 0);
+	else if (r->flags & MAIL_DOMAIN_FLAG_IMPLICIT_MX)
+		decide(c, MAIL_DOMAIN_NO_ADDRESS, r->evidence_count > 1 ? 1 : 0);
+	else
+		decide(c, MAIL_DOMAIN_MX_UNRESOLVABLE, r->evidence_count > 1 ? 1 : 0);
+}
+
+static bool hosts_open(const struct mail_domain_check *c)
+{
+	for (size_t h = 0; h < c->host_count; h++)
+		if (c->hosts[h].open)
+			return true;
+	return false;
+}
+
+static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer)
+{
+	struct ask *a = arg;
+	struct mail_domain_check *c = a->check;
+
+	(void)job;
+	if (a->answered || c->decided)
+		return;
+	a->answered = true;
+	c->result.evidence[a->slot] = answer->ev;
+	if (a->host < 0) {
+		on_mx(c, answer, a->slot);
+		return;
+	}
+	c->hosts[a->host].open--;
+	on_address(c, answer, a->host, a->slot);
+	if (!c->decided && !hosts_open(c))
+		evaluate_hosts(c);
+}
+
+struct mail_domain_check *mail_domain_start(struct resolver *resolver, const char *domain, unsigned deadline_ms)
+{
+	struct mail_domain_check *c = calloc(1, sizeof(*c));
+	size_t len;
+
+	if (!c)
+		return NULL;
+	c->job = dns_job_new(resolver, deadline_ms);
+	if (!c->job) {
+		free(c);
+		return NULL;
+	}
+	/* names are kept with their final dot, lower case, as the evidence shows them */
+	snprintf(c->result.domain, sizeof(c->result.domain), "%s", domain);
+	len = strlen(c->result.domain);
+	for (size_t i = 0; i < len; i++)
+		if (c->result.domain[i] >= 'A' && c->result.domain[i] <= 'Z')
+			c->result.domain[i] = (char)(c->result.domain[i] - 'A' + 'a');
+	if (len && c->result.domain[len - 1] != '.' && len + 1 < sizeof(c->result.domain))
+		memcpy(c->result.domain + len, ".", 2);
+	dns_job_lock(c->job);
+	ask(c, c->result.domain, LDNS_RR_TYPE_MX, -1);
+	dns_job_unlock(c->job);
+	return c;
+}
+
+const struct mail_domain_result *mail_domain_wait(struct mail_domain_check *c)
+{
+	dns_job_wait(c->job);
+	dns_job_lock(c->job);
+	if (!c->decided) {
+		/* the deadline passed: what is still open is a temporary failure of its own */
+		struct mail_domain_result *r = &c->result;
+		size_t first_open = 0;
+		for (size_t i = 0; i < r->evidence_count; i++)
+			if (!c->asks[i].answered) {
+				r->evidence[i].ms = dns_job_elapsed_ms(c->job);
+				if (!first_open && i)
+					first_open = i;
+			}
+		c->decided = true;
+		r->verdict = MAIL_DOMAIN_TEMPFAIL;
+		r->decisive = first_open;
+	} else {
+		drop_unanswered(c->asks, c->result.evidence, &c->result.evidence_count, &c->result.decisive);
+	}
+	c->result.ms = dns_job_elapsed_ms(c->job);
+	dns_job_unlock(c->job);
+	return &c->result;
+}
+
+void mail_domain_free(struct mail_domain_check *c)
+{
+	if (!c)
+		return;
+	dns_job_release(c->job);
+	free(c);
+}

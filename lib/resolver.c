@@ -1,0 +1,662 @@
+/*
+ * resolver - libunbound context, delivery thread and jobs; see resolver.h.
+ *
+ * Style (see bench/RESULTS.md): ub_resolve_async on a context with its own worker thread
+ * (ub_ctx_async(ctx, 1)).  Any thread may ask; one delivery thread here waits on ub_fd() and runs
+ * ub_process(), which calls our callback, which runs the asking check's handler under its job's
+ * lock and wakes the thread waiting for the job.  Deadlines are ours, not libunbound's: a waiter
+ * stops waiting at the deadline whatever the servers do, and a late answer only warms the cache.
+ */
+#include "resolver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <unbound.h>
+
+#include "strbuf.h"
+
+/*
+ * The zones libunbound 1.17 answers by itself (its default local-zone list, RFC 6761 and 6303).
+ * Made transparent when the servers are to be asked.  Declaring a zone replaces libunbound's
+ * default for it, local data included: then even 127.0.0.1 and localhost. go to the servers.
+ */
+static const char *const builtin_zones[] = {
+	"localhost.", "127.in-addr.arpa.", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+	"home.arpa.", "onion.", "test.", "invalid.", "10.in-addr.arpa.", "16.172.in-addr.arpa.",
+	"17.172.in-addr.arpa.", "18.172.in-addr.arpa.", "19.172.in-addr.arpa.", "20.172.in-addr.arpa.",
+	"21.172.in-addr.arpa.", "22.172.in-addr.arpa.", "23.172.in-addr.arpa.", "24.172.in-addr.arpa.",
+	"25.172.in-addr.arpa.", "26.172.in-addr.arpa.", "27.172.in-addr.arpa.", "28.172.in-addr.arpa.",
+	"29.172.in-addr.arpa.", "30.172.in-addr.arpa.", "31.172.in-addr.arpa.", "168.192.in-addr.arpa.",
+	"0.in-addr.arpa.", "254.169.in-addr.arpa.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+	"113.0.203.in-addr.arpa.", "255.255.255.255.in-addr.arpa.",
+	"0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.", "d.f.ip6.arpa.",
+	"8.e.f.ip6.arpa.", "9.e.f.ip6.arpa.", "a.e.f.ip6.arpa.", "b.e.f.ip6.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa.",
+	"64.100.in-addr.arpa.", "65.100.in-addr.arpa.", "66.100.in-addr.arpa.", "67.100.in-addr.arpa.",
+	"68.100.in-addr.arpa.", "69.100.in-addr.arpa.", "70.100.in-addr.arpa.", "71.100.in-addr.arpa.",
+	"72.100.in-addr.arpa.", "73.100.in-addr.arpa.", "74.100.in-addr.arpa.", "75.100.in-addr.arpa.",
+	"76.100.in-addr.arpa.", "77.100.in-addr.arpa.", "78.100.in-addr.arpa.", "79.100.in-addr.arpa.",
+	"80.100.in-addr.arpa.", "81.100.in-addr.arpa.", "82.100.in-addr.arpa.", "83.100.in-addr.arpa.",
+	"84.100.in-addr.arpa.", "85.100.in-addr.arpa.", "86.100.in-addr.arpa.", "87.100.in-addr.arpa.",
+	"88.100.in-addr.arpa.", "89.100.in-addr.arpa.", "90.100.in-addr.arpa.", "91.100.in-addr.arpa.",
+	"92.100.in-addr.arpa.", "93.100.in-addr.arpa.", "94.100.in-addr.arpa.", "95.100.in-addr.arpa.",
+	"96.100.in-addr.arpa.", "97.100.in-addr.arpa.", "98.100.in-addr.arpa.", "99.100.in-addr.arpa.",
+	"100.100.in-addr.arpa.", "101.100.in-addr.arpa.", "102.100.in-addr.arpa.", "103.100.in-addr.arpa.",
+	"104.100.in-addr.arpa.", "105.100.in-addr.arpa.", "106.100.in-addr.arpa.", "107.100.in-addr.arpa.",
+	"108.100.in-addr.arpa.", "109.100.in-addr.arpa.", "110.100.in-addr.arpa.", "111.100.in-addr.arpa.",
+	"112.100.in-addr.arpa.", "113.100.in-addr.arpa.", "114.100.in-addr.arpa.", "115.100.in-addr.arpa.",
+	"116.100.in-addr.arpa.", "117.100.in-addr.arpa.", "118.100.in-addr.arpa.", "119.100.in-addr.arpa.",
+	"120.100.in-addr.arpa.", "121.100.in-addr.arpa.", "122.100.in-addr.arpa.", "123.100.in-addr.arpa.",
+	"124.100.in-addr.arpa.", "125.100.in-addr.arpa.", "126.100.in-addr.arpa.", "127.100.in-addr.arpa.",
+};
+
+struct lookup;
+
+struct resolver {
+	struct ub_ctx *ctx;
+	struct resolver_options options;
+	char trust_anchor[1024];
+	pthread_t thread;
+	int wake[2];			/* written to stop the delivery thread */
+	pthread_mutex_t lock;		/* guards in_flight */
+	struct lookup *in_flight;	/* asked, not yet called back */
+};
+
+struct dns_job {
+	pthread_mutex_t lock;
+	pthread_cond_t answered;
+	struct resolver *resolver;
+	unsigned refs;			/* the owner's, plus one per lookup in flight */
+	unsigned open;			/* questions asked and not answered */
+	bool over;			/* a waiter has returned: no more handlers */
+	bool finished;			/* the check has its verdict (dns_job_finish) */
+	struct timespec started, deadline;
+};
+
+struct lookup {
+	struct lookup *prev, *next;
+	struct dns_job *job;
+	dns_answer_handler *handler;
+	void *arg;
+	int async_id;
+	uint16_t qtype;
+	struct timespec asked;
+	char qname[DNS_NAME_TEXT_MAX];
+};
+
+/* ---- names ------------------------------------------------------------------------------- */
+
+const char *dns_outcome_name(enum dns_outcome outcome)
+{
+	switch (outcome) {
+	case DNS_FOUND:
+		return "found";
+	case DNS_NODATA:
+		return "nodata";
+	case DNS_NXDOMAIN:
+		return "nxdomain";
+	case DNS_TEMPFAIL:
+		return "tempfail";
+	case DNS_BOGUS:
+		return "bogus";
+	}
+	return "?";
+}
+
+const char *dns_cause_name(enum dns_cause cause)
+{
+	switch (cause) {
+	case DNS_CAUSE_NONE:
+		return "";
+	case DNS_CAUSE_SERVFAIL:
+		return "servfail";
+	case DNS_CAUSE_REFUSED:
+		return "refused";
+	case DNS_CAUSE_RCODE:
+		return "rcode";
+	case DNS_CAUSE_DEADLINE:
+		return "deadline";
+	case DNS_CAUSE_MALFORMED:
+		return "malformed";
+	case DNS_CAUSE_LOCAL:
+		return "local";
+	}
+	return "?";
+}
+
+const char *dns_type_name(uint16_t qtype, char *buf, size_t size)
+{
+	const ldns_rr_descriptor *d = ldns_rr_descript(qtype);
+
+	if (d && d->_name)
+		snprintf(buf, size, "%s", d->_name);
+	else
+		snprintf(buf, size, "TYPE%u", (unsigned)qtype);
+	return buf;
+}
+
+static const char *rcode_name(int rcode, char *buf, size_t size)
+{
+	ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, rcode);
+
+	if (rcode < 0)
+		snprintf(buf, size, "none");
+	else if (lt && lt->name)
+		snprintf(buf, size, "%s", lt->name);
+	else
+		snprintf(buf, size, "RCODE%d", rcode);
+	return buf;
+}
+
+void dns_evidence_format(const struct dns_evidence *ev, const char *prefix, struct strbuf *out)
+{
+	char type[24], rcode[24], q[DNS_NAME_TEXT_MAX + 24];
+
+	char key[64];
+
+	snprintf(q, sizeof(q), "%s/%s", ev->qname, dns_type_name(ev->qtype, type, sizeof(type)));
+	snprintf(key, sizeof(key), "%sq", prefix);
+	strbuf_append_kv(out, key, q);
+	strbuf_appendf(out, " %soutcome=%s", prefix, dns_outcome_name(ev->outcome));
+	if (ev->cause != DNS_CAUSE_NONE)
+		strbuf_appendf(out, " %scause=%s", prefix, dns_cause_name(ev->cause));
+	strbuf_appendf(out, " %srcode=%s %sms=%u", prefix, rcode_name(ev->rcode, rcode, sizeof(rcode)), prefix, ev->ms);
+	if (ev->outcome != DNS_TEMPFAIL)
+		strbuf_appendf(out, " %sttl=%u", prefix, (unsigned)ev->ttl);
+	if (ev->secure)
+		strbuf_appendf(out, " %sdnssec=secure", prefix);
+	if (ev->outcome == DNS_BOGUS) {
+		snprintf(key, sizeof(key), "%swhy_bogus", prefix);
+		strbuf_append_kv(out, key, ev->why_bogus);
+	}
+}
+
+void dns_evidence_unanswered(struct dns_evidence *ev, const char *qname, uint16_t qtype, enum dns_cause cause,
+			     unsigned ms)
+{
+	memset(ev, 0, sizeof(*ev));
+	snprintf(ev->qname, sizeof(ev->qname), "%s", qname);
+	ev->qtype = qtype;
+	ev->outcome = DNS_TEMPFAIL;
+	ev->cause = cause;
+	ev->rcode = -1;
+	ev->ms = ms;
+}
+
+/* ---- time -------------------------------------------------------------------------------- */
+
+static struct timespec now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+static unsigned ms_between(struct timespec a, struct timespec b)
+{
+	long long ms = (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
+
+	return ms < 0 ? 0 : (unsigned)ms;
+}
+
+static bool before(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+/* ---- the context ------------------------------------------------------------------------- */
+
+static int set_option(struct ub_ctx *ctx, const char *name, const char *value, char *err, size_t errlen)
+{
+	int rc = ub_ctx_set_option(ctx, name, value);
+
+	if (rc != 0)
+		snprintf(err, errlen, "libunbound refused %s %s: %s", name, value, ub_strerror(rc));
+	return rc == 0 ? 0 : -1;
+}
+
+static int configure(struct resolver *r, const char *resolv_conf, char *err, size_t errlen)
+{
+	const struct dns_settings *dns = &r->options.dns;
+	struct ub_ctx *ctx = r->ctx;
+	size_t cache = r->options.cache_bytes ? r->options.cache_bytes : 4u * 1024 * 1024;
+	char number[32];
+	int rc;
+
+	/* A worker thread, not a forked process: one cache, and ub_fd() to wait on. */
+	if ((rc = ub_ctx_async(ctx, 1)) != 0) {
+		snprintf(err, errlen, "libunbound: %s", ub_strerror(rc));
+		return -1;
+	}
+	/*
+	 * Library defaults are sized for a stub: 16 outgoing sockets (hundreds of concurrent lookups
+	 * to a silent server then queue for minutes), 2 TCP streams, 1 MB caches.  Retries: with the
+	 * default 5 a silent server holds each query for 17 s; with 1 any server slower than the
+	 * initial retransmit timeout (376 ms) fails at 0.75 s; 3 gives up on silence at ~5 s and still
+	 * waits for a 1.5 s server.  Our deadline bounds every wait whatever libunbound does.
+	 */
+	static const char *const fixed[][2] = {
+		{"outgoing-range:", "512"},
+		{"outgoing-num-tcp:", "64"},
+		{"num-queries-per-thread:", "4096"},
+		{"outbound-msg-retry:", "3"},
+		/* keep probing a server marked down, so recovery is seen within seconds */
+		{"infra-keep-probing:", "yes"},
+		{"infra-host-ttl:", "60"},
+	};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (set_option(ctx, fixed[i][0], fixed[i][1], err, errlen))
+			return -1;
+	snprintf(number, sizeof(number), "%zu", cache);
+	if (set_option(ctx, "msg-cache-size:", number, err, errlen))
+		return -1;
+	snprintf(number, sizeof(number), "%zu", cache * 2);
+	if (set_option(ctx, "rrset-cache-size:", number, err, errlen))
+		return -1;
+
+	switch (dns->transport) {
+	case DNS_TRANSPORT_UDP_TCP:
+		break;
+	case DNS_TRANSPORT_TCP:
+		if (set_option(ctx, "tcp-upstream:", "yes", err, errlen))
+			return -1;
+		break;
+	case DNS_TRANSPORT_UDP:
+		/* A truncated answer is then retried over UDP until it fails: never used as complete. */
+		if (set_option(ctx, "do-tcp:", "no", err, errlen))
+			return -1;
+		break;
+	}
+
+	if (dns_builtin_zones_forwarded(dns))
+		for (size_t i = 0; i < sizeof(builtin_zones) / sizeof(builtin_zones[0]); i++) {
+			char zone[128];
+			snprintf(zone, sizeof(zone), "%s transparent", builtin_zones[i]);
+			if (set_option(ctx, "local-zone:", zone, err, errlen))
+				return -1;
+		}
+
+	switch (dns->mode) {
+	case DNS_MODE_RESOLV_CONF: {
+		const char *path = resolv_conf ? resolv_conf : "/etc/resolv.conf";
+		if ((rc = ub_ctx_resolvconf(ctx, path)) != 0) {
+			snprintf(err, errlen, "cannot use the servers in %s: %s", path,
+				 rc == UB_READFILE ? strerror(errno) : ub_strerror(rc));
+			return -1;
+		}
+		break;
+	}
+	case DNS_MODE_FORWARD:
+		for (size_t i = 0; i < dns->server_count; i++) {
+			char server[80];
+			dns_server_format(&dns->servers[i], server, sizeof(server));
+			if ((rc = ub_ctx_set_fwd(ctx, server)) != 0) {
+				snprintf(err, errlen, "libunbound refused server %s: %s", server, ub_strerror(rc));
+				return -1;
+			}
+		}
+		break;
+	case DNS_MODE_RECURSIVE:
+		break;
+	}
+
+	if (r->trust_anchor[0] && (rc = ub_ctx_add_ta_file(ctx, r->trust_anchor)) != 0) {
+		snprintf(err, errlen, "cannot use trust anchor %s: %s", r->trust_anchor,
+			 rc == UB_READFILE ? strerror(errno) : ub_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void *deliver(void *arg)
+{
+	struct resolver *r = arg;
+	struct pollfd fds[2] = {
+		{.fd = ub_fd(r->ctx), .events = POLLIN},
+		{.fd = r->wake[0], .events = POLLIN},
+	};
+
+	for (;;) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[1].revents)
+			break;
+		if (fds[0].revents)
+			ub_process(r->ctx);
+	}
+	return NULL;
+}
+
+struct resolver *resolver_new(const struct resolver_options *options, char *err, size_t errlen)
+{
+	struct resolver *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->options = *options;
+	r->wake[0] = r->wake[1] = -1;
+	if (options->trust_anchor_file)
+		snprintf(r->trust_anchor, sizeof(r->trust_anchor), "%s", options->trust_anchor_file);
+	r->options.trust_anchor_file = r->trust_anchor;
+	r->options.resolv_conf = NULL;	/* not kept: only configure() reads it */
+	pthread_mutex_init(&r->lock, NULL);
+	r->ctx = ub_ctx_create();
+	if (!r->ctx) {
+		snprintf(err, errlen, "libunbound: cannot create a context");
+		goto fail;
+	}
+	if (configure(r, options->resolv_conf, err, errlen))
+		goto fail;
+	if (pipe2(r->wake, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if (pthread_create(&r->thread, NULL, deliver, r) != 0) {
+		snprintf(err, errlen, "cannot start the DNS delivery thread");
+		goto fail;
+	}
+	return r;
+fail:
+	if (r->ctx)
+		ub_ctx_delete(r->ctx);
+	if (r->wake[0] >= 0) {
+		close(r->wake[0]);
+		close(r->wake[1]);
+	}
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	return NULL;
+}
+
+static void job_unref_locked_and_unlock(struct dns_job *job);
+
+void resolver_free(struct resolver *r)
+{
+	struct lookup *l, *next;
+
+	if (!r)
+		return;
+	if (write(r->wake[1], "x", 1) != 1) {
+		/* cannot happen with an empty pipe; the join below would then hang, so say so */
+		fprintf(stderr, "dnsguard: resolver: cannot stop the delivery thread\n");
+	}
+	pthread_join(r->thread, NULL);
+	/* Answers still in flight are never called back after this. */
+	ub_ctx_delete(r->ctx);
+	for (l = r->in_flight; l; l = next) {
+		next = l->next;
+		pthread_mutex_lock(&l->job->lock);
+		l->job->open--;
+		pthread_cond_broadcast(&l->job->answered);
+		job_unref_locked_and_unlock(l->job);
+		free(l);
+	}
+	close(r->wake[0]);
+	close(r->wake[1]);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+const char *resolver_describe(const struct resolver *r, char *buf, size_t size)
+{
+	const struct dns_settings *dns = &r->options.dns;
+	struct strbuf sb;
+
+	strbuf_init(&sb, buf, size);
+	strbuf_appendf(&sb, "dns=%s", dns_mode_name(dns->mode));
+	for (size_t i = 0; dns->mode == DNS_MODE_FORWARD && i < dns->server_count; i++) {
+		char server[80];
+		strbuf_appendf(&sb, "%s%s", i ? "," : " servers=", dns_server_format(&dns->servers[i], server, sizeof(server)));
+	}
+	strbuf_appendf(&sb, " transport=%s builtin_zones=%s", dns_transport_name(dns->transport),
+		       dns_builtin_zones_forwarded(dns) ? "servers" : "local");
+	if (r->trust_anchor[0])
+		strbuf_appendf(&sb, " trust_anchor=%s", r->trust_anchor);
+	return strbuf_text(&sb);
+}
+
+/* ---- answers ----------------------------------------------------------------------------- */
+
+static void classify(struct dns_evidence *ev, int err, const struct ub_result *res)
+{
+	if (err != 0 || !res) {
+		ev->outcome = DNS_TEMPFAIL;
+		ev->cause = DNS_CAUSE_LOCAL;
+		ev->rcode = -1;
+		return;
+	}
+	ev->rcode = res->rcode;
+	ev->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
+	ev->secure = res->secure != 0;
+	if (res->bogus) {
+		ev->outcome = DNS_BOGUS;
+		snprintf(ev->why_bogus, sizeof(ev->why_bogus), "%s", res->why_bogus ? res->why_bogus : "");
+		return;
+	}
+	switch (res->rcode) {
+	case LDNS_RCODE_NOERROR:
+		ev->outcome = res->havedata ? DNS_FOUND : DNS_NODATA;
+		return;
+	case LDNS_RCODE_NXDOMAIN:
+		ev->outcome = DNS_NXDOMAIN;
+		return;
+	case LDNS_RCODE_SERVFAIL:
+		ev->outcome = DNS_TEMPFAIL;
+		ev->cause = DNS_CAUSE_SERVFAIL;
+		return;
+	case LDNS_RCODE_REFUSED:
+		ev->outcome = DNS_TEMPFAIL;
+		ev->cause = DNS_CAUSE_REFUSED;
+		return;
+	default:
+		ev->outcome = DNS_TEMPFAIL;
+		ev->cause = DNS_CAUSE_RCODE;
+		return;
+	}
+}
+
+static void job_unref_locked_and_unlock(struct dns_job *job)
+{
+	bool last = --job->refs == 0;
+
+	pthread_mutex_unlock(&job->lock);
+	if (last) {
+		pthread_cond_destroy(&job->answered);
+		pthread_mutex_destroy(&job->lock);
+		free(job);
+	}
+}
+
+/* libunbound's callback, on the delivery thread (inside ub_process). */
+static void on_result(void *mydata, int err, struct ub_result *res)
+{
+	struct lookup *l = mydata;
+	struct dns_job *job = l->job;
+	struct resolver *r = job->resolver;
+	struct dns_answer answer = {0};
+	ldns_pkt *packet = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		r->in_flight = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	pthread_mutex_unlock(&r->lock);
+
+	snprintf(answer.ev.qname, sizeof(answer.ev.qname), "%s", l->qname);
+	answer.ev.qtype = l->qtype;
+	answer.ev.ms = ms_between(l->asked, now());
+	classify(&answer.ev, err, res);
+	if (res && res->answer_packet && res->answer_len > 0 &&
+	    (answer.ev.outcome == DNS_FOUND || answer.ev.outcome == DNS_NODATA || answer.ev.outcome == DNS_NXDOMAIN)) {
+		if (ldns_wire2pkt(&packet, res->answer_packet, (size_t)res->answer_len) != LDNS_STATUS_OK) {
+			packet = NULL;
+			answer.ev.outcome = DNS_TEMPFAIL;
+			answer.ev.cause = DNS_CAUSE_MALFORMED;
+		}
+	}
+	answer.packet = packet;
+
+	pthread_mutex_lock(&job->lock);
+	if (!job->over && !job->finished)
+		l->handler(job, l->arg, &answer);
+	job->open--;
+	pthread_cond_broadcast(&job->answered);
+	job_unref_locked_and_unlock(job);
+
+	if (packet)
+		ldns_pkt_free(packet);
+	if (res)
+		ub_resolve_free(res);
+	free(l);
+}
+
+/* ---- jobs -------------------------------------------------------------------------------- */
+
+struct dns_job *dns_job_new(struct resolver *resolver, unsigned deadline_ms)
+{
+	struct dns_job *job = calloc(1, sizeof(*job));
+	pthread_condattr_t attr;
+
+	if (!job)
+		return NULL;
+	pthread_mutex_init(&job->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&job->answered, &attr);
+	pthread_condattr_destroy(&attr);
+	job->resolver = resolver;
+	job->refs = 1;
+	job->started = now();
+	job->deadline = job->started;
+	job->deadline.tv_sec += deadline_ms / 1000;
+	job->deadline.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
+	if (job->deadline.tv_nsec >= 1000000000L) {
+		job->deadline.tv_sec++;
+		job->deadline.tv_nsec -= 1000000000L;
+	}
+	return job;
+}
+
+void dns_job_release(struct dns_job *job)
+{
+	if (!job)
+		return;
+	pthread_mutex_lock(&job->lock);
+	job->over = true;	/* the owner is gone: no handler may touch its state any more */
+	job_unref_locked_and_unlock(job);
+}
+
+void dns_job_lock(struct dns_job *job)
+{
+	pthread_mutex_lock(&job->lock);
+}
+
+void dns_job_unlock(struct dns_job *job)
+{
+	pthread_mutex_unlock(&job->lock);
+}
+
+int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answer_handler *handler, void *arg)
+{
+	struct resolver *r = job->resolver;
+	struct lookup *l;
+	ldns_rdf *dname = NULL;
+	char *text;
+	int rc;
+
+	if (job->over || job->finished)
+		return -1;
+	/* ldns checks the name (label and name lengths, escapes) and gives its canonical text. */
+	if (!qname || !*qname || ldns_str2rdf_dname(&dname, qname) != LDNS_STATUS_OK)
+		return -1;
+	text = ldns_rdf2str(dname);
+	ldns_rdf_deep_free(dname);
+	if (!text)
+		return -1;
+	l = calloc(1, sizeof(*l));
+	if (!l || strlen(text) >= sizeof(l->qname)) {
+		free(l);
+		free(text);
+		return -1;
+	}
+	memcpy(l->qname, text, strlen(text) + 1);
+	free(text);
+	l->job = job;
+	l->handler = handler;
+	l->arg = arg;
+	l->qtype = qtype;
+	l->asked = now();
+
+	/* Listed before asking: the answer may come back before ub_resolve_async returns. */
+	job->refs++;
+	job->open++;
+	pthread_mutex_lock(&r->lock);
+	l->next = r->in_flight;
+	if (l->next)
+		l->next->prev = l;
+	r->in_flight = l;
+	rc = ub_resolve_async(r->ctx, l->qname, qtype, LDNS_RR_CLASS_IN, l, on_result, &l->async_id);
+	if (rc != 0) {
+		r->in_flight = l->next;
+		if (l->next)
+			l->next->prev = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (rc != 0) {
+		job->refs--;
+		job->open--;
+		free(l);
+		return -1;
+	}
+	return 0;
+}
+
+void dns_job_finish(struct dns_job *job)
+{
+	job->finished = true;
+	pthread_cond_broadcast(&job->answered);
+}
+
+bool dns_job_wait(struct dns_job *job)
+{
+	bool complete;
+
+	pthread_mutex_lock(&job->lock);
+	while (job->open > 0 && !job->over && !job->finished && before(now(), job->deadline))
+		pthread_cond_timedwait(&job->answered, &job->lock, &job->deadline);
+	complete = job->open == 0 || job->finished;
+	job->over = true;
+	pthread_mutex_unlock(&job->lock);
+	return complete;
+}
+
+bool dns_job_done(struct dns_job *job)
+{
+	bool done;
+
+	pthread_mutex_lock(&job->lock);
+	done = job->over || job->finished || job->open == 0 || !before(now(), job->deadline);
+	pthread_mutex_unlock(&job->lock);
+	return done;
+}
+
+unsigned dns_job_elapsed_ms(const struct dns_job *job)
+{
+	return ms_between(job->started, now());
+}
