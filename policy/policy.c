@@ -1,9 +1,12 @@
 /*
- * policy - compiles and validates the JSON policy; see policy.h and dnsguard-policy(5).
+ * policy - compiles and validates the JSON policy, and decides; see policy.h and dnsguard-policy(5).
  *
  * Validation is strict and complete before anything is returned: a policy either compiles whole
  * or not at all, so a reload with a bad file keeps the old policy.  Errors carry the position of
- * the offending member, found with json_locate.
+ * the offending member, found with json_locate.  Patterns are normalized when compiled (domains
+ * without a final dot, recipients split into local part and domain), so policy_decide only
+ * compares.  The built-in defaults (what happens when no rule matches) are one table here,
+ * mirrored by the table in dnsguard-policy(5) and checked row by row by the unit tests.
  */
 #include "policy.h"
 
@@ -18,6 +21,7 @@
 
 #define POLICY_DEPTH_MAX 6
 #define REPLY_TEXT_MAX 400
+#define RULE_NAME_MAX 64
 
 struct string_list {
 	char **items;
@@ -29,6 +33,22 @@ struct net_list {
 	size_t count;
 };
 
+/*
+ * A recipient pattern: "user@domain" (local and domain, domain_exact), "user@" (local only),
+ * "@domain" (domain only, domain_exact), "domain" (that domain and the names under it) or
+ * ".domain" (only the names under it; domain keeps its leading dot).
+ */
+struct recipient_pattern {
+	char *local;		/* NULL: any local part */
+	char *domain;		/* NULL: any domain; lower case, no final dot */
+	bool domain_exact;
+};
+
+struct recipient_list {
+	struct recipient_pattern *items;
+	size_t count;
+};
+
 enum tristate { TRI_ANY, TRI_YES, TRI_NO };
 
 struct policy_rule {
@@ -36,17 +56,17 @@ struct policy_rule {
 	unsigned checks;	/* bit per enum policy_check; 0 = any */
 	uint32_t outcomes;	/* bit per enum policy_outcome; 0 = any */
 	struct net_list client_networks;
-	struct string_list client_hostnames;	/* suffixes */
-	struct string_list sender_domains;
-	struct string_list recipients;		/* addresses or domains */
+	struct string_list client_hostnames;	/* domain patterns: "name" or ".name" */
+	struct string_list sender_domains;	/* likewise */
+	struct recipient_list recipients;
 	struct string_list daemons;
 	enum tristate authenticated;
 	enum tristate outbound;
 	enum policy_action action;
 	bool has_reply;
-	char reply_code[4];
-	char reply_xcode[16];
-	char *reply_text;
+	char reply_code[4];	/* "" when the built-in reply's code applies */
+	char reply_xcode[16];	/* likewise */
+	char *reply_text;	/* NULL likewise */
 };
 
 struct policy {
@@ -74,6 +94,7 @@ static const char *const outcome_names[] = {
 	[POLICY_OUTCOME_NO_ADDRESS] = "no-address",
 	[POLICY_OUTCOME_NULL_MX] = "null-mx",
 	[POLICY_OUTCOME_MX_UNRESOLVABLE] = "mx-unresolvable",
+	[POLICY_OUTCOME_LOOPBACK] = "loopback",
 	[POLICY_OUTCOME_TEMPERROR] = "temperror",
 	[POLICY_OUTCOME_BOGUS] = "bogus",
 	[POLICY_OUTCOME_PASS] = "pass",
@@ -84,6 +105,25 @@ static const char *const outcome_names[] = {
 	[POLICY_OUTCOME_UNDECIDED] = "undecided",
 };
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define BIT(n) (1u << (n))
+
+_Static_assert(COUNT(check_names) == POLICY_CHECK_COUNT, "POLICY_CHECK_COUNT is stale");
+_Static_assert(COUNT(outcome_names) == POLICY_OUTCOME_COUNT, "POLICY_OUTCOME_COUNT is stale");
+_Static_assert(POLICY_OUTCOME_COUNT <= 32, "outcome sets are 32-bit masks");
+
+/* Which outcomes each check can have (policy.h). */
+#define MAIL_DOMAIN_OUTCOMES                                                                                 \
+	(BIT(POLICY_OUTCOME_OK) | BIT(POLICY_OUTCOME_NXDOMAIN) | BIT(POLICY_OUTCOME_NO_ADDRESS) |            \
+	 BIT(POLICY_OUTCOME_NULL_MX) | BIT(POLICY_OUTCOME_MX_UNRESOLVABLE) | BIT(POLICY_OUTCOME_LOOPBACK) | \
+	 BIT(POLICY_OUTCOME_TEMPERROR) | BIT(POLICY_OUTCOME_BOGUS) | BIT(POLICY_OUTCOME_UNDECIDED))
+static const uint32_t check_outcomes[] = {
+	[POLICY_CHECK_CLIENT] = BIT(POLICY_OUTCOME_PASS) | BIT(POLICY_OUTCOME_FAIL) | BIT(POLICY_OUTCOME_PERMERROR) |
+				BIT(POLICY_OUTCOME_TEMPERROR) | BIT(POLICY_OUTCOME_UNDECIDED),
+	[POLICY_CHECK_HELO] = BIT(POLICY_OUTCOME_OK) | BIT(POLICY_OUTCOME_UNRESOLVABLE) | BIT(POLICY_OUTCOME_MISMATCH) |
+			      BIT(POLICY_OUTCOME_TEMPERROR) | BIT(POLICY_OUTCOME_UNDECIDED),
+	[POLICY_CHECK_SENDER] = MAIL_DOMAIN_OUTCOMES,
+	[POLICY_CHECK_RECIPIENT] = MAIL_DOMAIN_OUTCOMES,
+};
 
 const char *policy_action_name(enum policy_action action)
 {
@@ -106,6 +146,38 @@ static int name_index(const char *const *names, size_t count, const char *name)
 		if (names[i] && strcmp(names[i], name) == 0)
 			return (int)i;
 	return -1;
+}
+
+bool policy_outcome_from_name(const char *name, enum policy_outcome *out)
+{
+	int index = name ? name_index(outcome_names, COUNT(outcome_names), name) : -1;
+
+	if (index < 0)
+		return false;
+	*out = (enum policy_outcome)index;
+	return true;
+}
+
+bool policy_outcome_possible(enum policy_check check, enum policy_outcome outcome)
+{
+	return (size_t)check < COUNT(check_outcomes) && (size_t)outcome < COUNT(outcome_names) &&
+	       (check_outcomes[check] & BIT(outcome)) != 0;
+}
+
+/* "a, b, c" of the names whose bits are set */
+static void names_text(const char *const *names, size_t count, uint32_t set, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < count && used < size; i++) {
+		if (!(set & BIT(i)) || !names[i])
+			continue;
+		int n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", names[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 }
 
 /* ---- error reporting: the path being validated, and where it is in the text -------------- */
@@ -208,9 +280,12 @@ static bool read_string(struct compile *c, json_t *value, const char **out)
 	return true;
 }
 
-/* A string or an array of strings; each checked by `valid` if given. */
+/*
+ * A string or an array of strings.  `normalize`, if given, checks each entry and may rewrite it
+ * (it gets the rule's own copy).
+ */
 static bool read_string_list(struct compile *c, json_t *value, struct string_list *out,
-			     bool (*valid)(struct compile *, const char *), bool allow_empty)
+			     bool (*normalize)(struct compile *, char *), bool allow_empty)
 {
 	size_t count = json_is_array(value) ? json_array_size(value) : 1;
 
@@ -227,16 +302,27 @@ static bool read_string_list(struct compile *c, json_t *value, struct string_lis
 		const char *text;
 		if (json_is_array(value))
 			push_index(c, i);
-		if (!read_string(c, item, &text) || (valid && !valid(c, text)))
+		if (!read_string(c, item, &text))
 			return false;
 		out->items[i] = strdup(text);
 		if (!out->items[i])
 			return fail(c, "out of memory");
 		out->count++;
+		if (normalize && !normalize(c, out->items[i]))
+			return false;
 		if (json_is_array(value))
 			pop(c);
 	}
 	return true;
+}
+
+static void free_strings(struct string_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
 }
 
 static bool read_networks(struct compile *c, json_t *value, struct net_list *out, bool allow_empty)
@@ -259,9 +345,7 @@ static bool read_networks(struct compile *c, json_t *value, struct net_list *out
 		}
 		out->count++;
 	}
-	for (size_t i = 0; i < texts.count; i++)
-		free(texts.items[i]);
-	free(texts.items);
+	free_strings(&texts);
 	return ok;
 }
 
@@ -275,36 +359,173 @@ static bool read_name_set(struct compile *c, json_t *value, const char *const *n
 	for (size_t i = 0; ok && i < list.count; i++) {
 		int index = name_index(names, count, list.items[i]);
 		if (index < 0) {
-			char expected[300] = "";
-			for (size_t j = 0; j < count; j++)
-				if (names[j])
-					snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected),
-						 "%s%s", j ? ", " : "", names[j]);
+			char expected[300];
+			names_text(names, count, UINT32_MAX, expected, sizeof(expected));
 			if (json_is_array(value))
 				push_index(c, i);
 			ok = fail(c, "unknown %s '%s' (expected one of: %s)", what, list.items[i], expected);
 			break;
 		}
-		*out |= 1u << index;
+		*out |= BIT(index);
 	}
-	for (size_t i = 0; i < list.count; i++)
-		free(list.items[i]);
-	free(list.items);
+	free_strings(&list);
 	return ok;
 }
 
-static bool valid_domain_pattern(struct compile *c, const char *text)
+/* ---- names and addresses: ASCII only, so no locale can change a comparison ------------------- */
+
+static char ascii_lower(char ch)
 {
-	if (*text == '\0' || strlen(text) > 253 || strpbrk(text, " \t\r\n@<>"))
-		return fail(c, "'%s' is not a domain name", text);
+	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static bool ascii_equal(const char *a, const char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+			return false;
 	return true;
 }
 
-static bool valid_recipient(struct compile *c, const char *text)
+static bool has_non_ascii(const char *text)
 {
-	if (*text == '\0' || strlen(text) > 320 || strpbrk(text, " \t\r\n<>"))
-		return fail(c, "'%s' is not an address or domain", text);
+	for (; *text; text++)
+		if ((unsigned char)*text >= 0x80)
+			return true;
+	return false;
+}
+
+/* A host name of len bytes: labels of 1-63 letters, digits, '-' or '_', at most 253 in all. */
+static bool is_domain_name(const char *text, size_t len)
+{
+	size_t label = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = text[i];
+		if (ch == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			   ch == '-' || ch == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+/*
+ * Checks a domain, or with allow_below a ".domain" pattern, in place; lower-cases it and drops
+ * a final dot.  Returns a reason or NULL.
+ */
+static const char *domain_pattern_normalize(char *text, bool allow_below)
+{
+	char *name = allow_below && text[0] == '.' ? text + 1 : text;
+	size_t len = strlen(name);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (!is_domain_name(name, len)) {
+		if (strchr(text, '*'))
+			return " (no wildcards: '.example.org' means the names under example.org)";
+		if (has_non_ascii(text))
+			return " (write internationalized names in A-label form, xn--...)";
+		return "";
+	}
+	name[len] = '\0';
+	for (char *p = text; *p; p++)
+		*p = ascii_lower(*p);
+	return NULL;
+}
+
+static bool normalize_domain_pattern(struct compile *c, char *text)
+{
+	char original[300];
+	const char *why;
+
+	snprintf(original, sizeof(original), "%s", text);
+	if ((why = domain_pattern_normalize(text, true)) != NULL)
+		return fail(c, "'%s' is not a domain name%s", original, why);
 	return true;
+}
+
+/*
+ * A local part as a pattern: no spaces or control characters, no angle brackets, at most 64, and
+ * '@' only inside a quoted local part.
+ */
+static bool is_local_part(const char *text, size_t len)
+{
+	if (len == 0 || len > 64 || (text[0] != '"' && memchr(text, '@', len)))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (ch <= ' ' || ch == 0x7f || ch == '<' || ch == '>')
+			return false;
+	}
+	return true;
+}
+
+/* "user@domain", "user@", "@domain", "domain" or ".domain"; see struct recipient_pattern. */
+static bool parse_recipient(struct compile *c, const char *text, struct recipient_pattern *out)
+{
+	const char *at = strrchr(text, '@');
+	size_t local_len = at ? (size_t)(at - text) : 0;
+	const char *domain = at ? at + 1 : text;
+	const char *why = "";
+
+	if (strlen(text) > 320 || (at && local_len == 0 && *domain == '\0') ||
+	    (at && local_len > 0 && !is_local_part(text, local_len)))
+		goto bad;
+	if (at && local_len > 0 && !(out->local = strndup(text, local_len)))
+		return fail(c, "out of memory");
+	if (*domain != '\0' || !at) {
+		if (!(out->domain = strdup(domain)))
+			return fail(c, "out of memory");
+		/* after '@' a domain is exact, so a leading dot there is a mistake */
+		if ((why = domain_pattern_normalize(out->domain, !at)) != NULL)
+			goto bad;
+		out->domain_exact = at != NULL;
+	}
+	return true;
+bad:
+	return fail(c, "'%s' is not a recipient pattern%s (expected user@domain, user@, @domain, domain or .domain)",
+		    text, why);
+}
+
+static void free_recipients(struct recipient_list *list)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		free(list->items[i].local);
+		free(list->items[i].domain);
+	}
+	free(list->items);
+}
+
+static bool read_recipients(struct compile *c, json_t *value, struct recipient_list *out)
+{
+	struct string_list texts = {0};
+	bool ok = read_string_list(c, value, &texts, NULL, false);
+
+	if (ok) {
+		out->items = calloc(texts.count + 1, sizeof(*out->items));
+		if (!out->items)
+			ok = fail(c, "out of memory");
+	}
+	for (size_t i = 0; ok && i < texts.count; i++) {
+		if (json_is_array(value))
+			push_index(c, i);
+		out->count++; /* so that policy_free frees what parse_recipient allocated */
+		ok = parse_recipient(c, texts.items[i], &out->items[i]);
+		if (ok && json_is_array(value))
+			pop(c);
+	}
+	free_strings(&texts);
+	return ok;
 }
 
 /* Rejects members not in `allowed`, naming the first unknown one. */
@@ -340,6 +561,50 @@ static const char *const reply_members[] = {"code", "xcode", "text", NULL};
 static const char *const top_members[] = {"version",	       "comment", "dry_run", "trusted_networks",
 					  "outbound_networks", "rules",	  NULL};
 
+/*
+ * An outcome that none of the rule's checks can have would make the rule dead: say so, at the
+ * outcome, with the outcomes those checks do have.
+ */
+static bool check_outcomes_possible(struct compile *c, json_t *outcome, uint32_t checks, uint32_t outcomes)
+{
+	uint32_t possible = 0, impossible;
+	char checks_text[100] = "", expected[300];
+	size_t used = 0, named = 0, total = 0;
+	int first = -1;
+
+	for (size_t i = 0; i < POLICY_CHECK_COUNT; i++)
+		if (checks & BIT(i)) {
+			possible |= check_outcomes[i];
+			total++;
+		}
+	impossible = outcomes & ~possible;
+	if (!impossible)
+		return true;
+	for (size_t i = 0; i < POLICY_OUTCOME_COUNT && first < 0; i++)
+		if (impossible & BIT(i))
+			first = (int)i;
+	/* "client", "client or helo", "client, helo or sender" */
+	for (size_t i = 0; i < POLICY_CHECK_COUNT && used < sizeof(checks_text); i++) {
+		if (!(checks & BIT(i)))
+			continue;
+		named++;
+		int n = snprintf(checks_text + used, sizeof(checks_text) - used, "%s%s",
+				 named == 1 ? "" : named == total ? " or " : ", ", check_names[i]);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	names_text(outcome_names, COUNT(outcome_names), possible, expected, sizeof(expected));
+	push_member(c, "outcome");
+	for (size_t i = 0; json_is_array(outcome) && i < json_array_size(outcome); i++)
+		if (strcmp(json_string_value(json_array_get(outcome, i)), outcome_names[first]) == 0) {
+			push_index(c, i);
+			break;
+		}
+	return fail(c, "outcome '%s' never happens in a %s check (expected one of: %s)", outcome_names[first],
+		    checks_text, expected);
+}
+
 static bool read_conditions(struct compile *c, json_t *cond, struct policy_rule *rule)
 {
 	json_t *v;
@@ -359,10 +624,13 @@ static bool read_conditions(struct compile *c, json_t *cond, struct policy_rule 
 	MEMBER("check", read_name_set(c, v, check_names, COUNT(check_names), "check", &checks));
 	rule->checks = checks;
 	MEMBER("outcome", read_name_set(c, v, outcome_names, COUNT(outcome_names), "outcome", &rule->outcomes));
+	if (rule->checks && rule->outcomes &&
+	    !check_outcomes_possible(c, json_object_get(cond, "outcome"), rule->checks, rule->outcomes))
+		return false;
 	MEMBER("client_network", read_networks(c, v, &rule->client_networks, false));
-	MEMBER("client_hostname", read_string_list(c, v, &rule->client_hostnames, valid_domain_pattern, false));
-	MEMBER("sender_domain", read_string_list(c, v, &rule->sender_domains, valid_domain_pattern, false));
-	MEMBER("recipient", read_string_list(c, v, &rule->recipients, valid_recipient, false));
+	MEMBER("client_hostname", read_string_list(c, v, &rule->client_hostnames, normalize_domain_pattern, false));
+	MEMBER("sender_domain", read_string_list(c, v, &rule->sender_domains, normalize_domain_pattern, false));
+	MEMBER("recipient", read_recipients(c, v, &rule->recipients));
 	MEMBER("daemon", read_string_list(c, v, &rule->daemons, NULL, false));
 	MEMBER("authenticated", read_tristate(c, v, &rule->authenticated));
 	MEMBER("outbound", read_tristate(c, v, &rule->outbound));
@@ -371,10 +639,10 @@ static bool read_conditions(struct compile *c, json_t *cond, struct policy_rule 
 }
 
 /* Placeholders a reply text may use; anything else in braces is a typo. */
+static const char *const placeholders[] = {"{address}", "{domain}", "{ip}", "{hostname}", "{cause}", "{helo}", NULL};
+
 static bool valid_reply_text(struct compile *c, const char *text)
 {
-	static const char *const placeholders[] = {"{address}", "{domain}", "{ip}", "{hostname}", "{cause}", NULL};
-
 	if (strlen(text) > REPLY_TEXT_MAX)
 		return fail(c, "reply text longer than %d characters", REPLY_TEXT_MAX);
 	for (const char *p = text; *p; p++) {
@@ -386,7 +654,7 @@ static bool valid_reply_text(struct compile *c, const char *text)
 				known = strncmp(p, *ph, strlen(*ph)) == 0;
 			if (!known)
 				return fail(c, "unknown placeholder at '%.20s' (expected {address}, {domain}, {ip}, "
-					       "{hostname} or {cause})",
+					       "{hostname}, {cause} or {helo})",
 					    p);
 		}
 	}
@@ -421,11 +689,16 @@ static bool read_reply(struct compile *c, json_t *reply, struct policy_rule *rul
 		push_member(c, "xcode");
 		if (!read_string(c, v, &xcode))
 			return false;
-		if (strlen(xcode) >= sizeof(rule->reply_xcode) ||
+		if (strlen(xcode) >= sizeof(rule->reply_xcode) || strspn(xcode, "0123456789.") != strlen(xcode) ||
 		    sscanf(xcode, "%u.%u.%u%c", &a, &b, &d, &tail) != 3 || (a != 4 && a != 5) || b > 999 || d > 999)
 			return fail(c, "expected an enhanced status code such as \"5.1.8\"");
 		if (code && (unsigned)(code[0] - '0') != a)
 			return fail(c, "enhanced code %s does not match reply code %s", xcode, code);
+		/* without a code, the built-in one is taken: it agrees with the action */
+		if (!code && rule->action == POLICY_REJECT && a != 5)
+			return fail(c, "a reject needs a 5.x.x enhanced code");
+		if (!code && rule->action == POLICY_TEMPFAIL && a != 4)
+			return fail(c, "a tempfail needs a 4.x.x enhanced code");
 		pop(c);
 	}
 	if ((v = json_object_get(reply, "text"))) {
@@ -446,6 +719,28 @@ static bool read_reply(struct compile *c, json_t *reply, struct policy_rule *rul
 	return true;
 }
 
+/* A comment is a string, or an array of strings for one that reads better as several lines. */
+static bool read_comment(struct compile *c, json_t *value)
+{
+	struct string_list lines = {0};
+	bool ok = read_string_list(c, value, &lines, NULL, true);
+
+	free_strings(&lines);
+	return ok;
+}
+
+static bool valid_rule_name(const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len == 0 || len > RULE_NAME_MAX)
+		return false;
+	for (const char *p = text; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '"' || *p == '\'' || *p == '=')
+			return false;
+	return true;
+}
+
 static bool read_rule(struct compile *c, json_t *object, struct policy_rule *rule, size_t index)
 {
 	const char *text;
@@ -460,8 +755,10 @@ static bool read_rule(struct compile *c, json_t *object, struct policy_rule *rul
 		push_member(c, "name");
 		if (!read_string(c, v, &text))
 			return false;
-		if (*text == '\0' || strlen(text) > 64 || strpbrk(text, " \t\r\n\"="))
-			return fail(c, "a rule name is 1-64 characters without spaces, quotes or '='");
+		if (!valid_rule_name(text))
+			return fail(c, "a rule name is 1-64 printable ASCII characters without spaces, quotes or '='");
+		if (strcmp(text, "default") == 0)
+			return fail(c, "\"default\" names the built-in defaults in the log: choose another name");
 		pop(c);
 	} else {
 		snprintf(fallback, sizeof(fallback), "rule-%zu", index + 1);
@@ -471,7 +768,7 @@ static bool read_rule(struct compile *c, json_t *object, struct policy_rule *rul
 		return fail(c, "out of memory");
 	if ((v = json_object_get(object, "comment"))) {
 		push_member(c, "comment");
-		if (!read_string(c, v, &text))
+		if (!read_comment(c, v))
 			return false;
 		pop(c);
 	}
@@ -503,13 +800,6 @@ static bool read_rule(struct compile *c, json_t *object, struct policy_rule *rul
 	return true;
 }
 
-static void free_strings(struct string_list *list)
-{
-	for (size_t i = 0; i < list->count; i++)
-		free(list->items[i]);
-	free(list->items);
-}
-
 void policy_free(struct policy *policy)
 {
 	if (!policy)
@@ -520,7 +810,7 @@ void policy_free(struct policy *policy)
 		free(r->client_networks.items);
 		free_strings(&r->client_hostnames);
 		free_strings(&r->sender_domains);
-		free_strings(&r->recipients);
+		free_recipients(&r->recipients);
 		free_strings(&r->daemons);
 		free(r->reply_text);
 	}
@@ -528,6 +818,19 @@ void policy_free(struct policy *policy)
 	free(policy->trusted.items);
 	free(policy->outbound.items);
 	free(policy);
+}
+
+/* Two rules with one name would make the log ambiguous about which one decided. */
+static bool check_unique_name(struct compile *c, json_t *object, const struct policy *policy, size_t index)
+{
+	for (size_t j = 0; j < index; j++) {
+		if (strcmp(policy->rules[j].name, policy->rules[index].name) != 0)
+			continue;
+		if (json_object_get(object, "name"))
+			push_member(c, "name");
+		return fail(c, "rule name '%s' is already used by rules[%zu]", policy->rules[index].name, j);
+	}
+	return true;
 }
 
 static bool compile_top(struct compile *c, json_t *root, struct policy *policy)
@@ -546,9 +849,8 @@ static bool compile_top(struct compile *c, json_t *root, struct policy *policy)
 		return fail(c, "expected 1 (the only policy format version this dnsguard knows)");
 	pop(c);
 	if ((v = json_object_get(root, "comment"))) {
-		const char *ignored;
 		push_member(c, "comment");
-		if (!read_string(c, v, &ignored))
+		if (!read_comment(c, v))
 			return false;
 		pop(c);
 	}
@@ -583,9 +885,10 @@ static bool compile_top(struct compile *c, json_t *root, struct policy *policy)
 		if (!policy->rules)
 			return fail(c, "out of memory");
 		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *rule = json_array_get(v, i);
 			push_index(c, i);
 			policy->rule_count++;
-			if (!read_rule(c, json_array_get(v, i), &policy->rules[i], i))
+			if (!read_rule(c, rule, &policy->rules[i], i) || !check_unique_name(c, rule, policy, i))
 				return false;
 			pop(c);
 		}
@@ -651,4 +954,379 @@ bool policy_client_trusted(const struct policy *policy, const struct netaddr *cl
 bool policy_client_outbound(const struct policy *policy, const struct netaddr *client)
 {
 	return in_networks(&policy->outbound, client);
+}
+
+/* ---- the built-in defaults: what happens when no rule matches ------------------------------- */
+
+struct builtin {
+	enum policy_check check;
+	enum policy_outcome outcome;
+	enum policy_action action;
+	unsigned code;
+	const char *xcode;
+	const char *text;
+	const char *text_no_address;	/* instead of text when {address} would be empty */
+};
+
+#define SENDER_NOT_FOUND "<{address}>: Sender address rejected: Domain {domain} not found"
+#define SENDER_NO_HOST "<{address}>: Sender address rejected: Domain {domain} has no mail host that resolves"
+#define RECIPIENT_NOT_FOUND "<{address}>: Recipient address rejected: Domain {domain} not found"
+#define RECIPIENT_NO_HOST "<{address}>: Recipient address rejected: Domain {domain} has no mail host that resolves"
+#define UNDECIDED_TEXT "<{address}>: temporary internal error, try again later"
+#define UNDECIDED_TEXT_CLIENT "Client host [{ip}]: temporary internal error, try again later"
+#define UNDECIDED(check)                                                                                     \
+	{check, POLICY_OUTCOME_UNDECIDED, POLICY_TEMPFAIL, 451, "4.3.0", UNDECIDED_TEXT, UNDECIDED_TEXT_CLIENT}
+
+/*
+ * A permanent DNS answer gets 5xx, DNS trouble 4xx, never the other way round.  Every outcome a
+ * check can have has its row (the unit tests hold this table to dnsguard-policy(5)).
+ */
+static const struct builtin builtins[] = {
+	{POLICY_CHECK_SENDER, POLICY_OUTCOME_OK, POLICY_ACCEPT, 0, NULL, NULL, NULL},
+	{POLICY_CHECK_SENDER, POLICY_OUTCOME_NXDOMAIN, POLICY_REJECT, 550, "5.1.8", SENDER_NOT_FOUND, NULL},
+	{POLICY_CHECK_SENDER, POLICY_OUTCOME_NO_ADDRESS, POLICY_REJECT, 550, "5.1.8", SENDER_NOT_FOUND, NULL},
+	{POLICY_CHECK_SENDER, POLICY_OUTCOME_MX_UNRESOLVABLE, POLICY_REJECT, 550, "5.1.8", SENDER_NO_HOST, NULL},
+	{POLICY_CHECK_SENDER, POLICY_OUTCOME_NULL_MX, POLICY_REJECT, 550, "5.7.27",
+	 "<{address}>: Sender address rejected: Domain {domain} does not accept mail (null MX)", NULL},
+	{POLICY_CHECK_SENDER, POLICY_OUTCOME_TEMPERROR, POLICY_TEMPFAIL, 451, "4.4.3",
+	 "<{address}>: Sender domain must resolve: temporary DNS failure ({cause})", NULL},
+	{POLICY_CHECK_SENDER, POLICY_OUTCOME_BOGUS, POLICY_TEMPFAIL, 451, "4.4.3",
+	 "<{address}>: Sender domain must resolve: DNSSEC validation failed", NULL},
+	{POLICY_CHECK_SENDER, POLICY_OUTCOME_LOOPBACK, POLICY_TAG, 0, NULL, NULL, NULL},
+	UNDECIDED(POLICY_CHECK_SENDER),
+
+	{POLICY_CHECK_CLIENT, POLICY_OUTCOME_PASS, POLICY_ACCEPT, 0, NULL, NULL, NULL},
+	{POLICY_CHECK_CLIENT, POLICY_OUTCOME_PERMERROR, POLICY_REJECT, 550, "5.7.25",
+	 "Client host rejected: cannot find your reverse hostname, [{ip}]", NULL},
+	{POLICY_CHECK_CLIENT, POLICY_OUTCOME_FAIL, POLICY_TAG, 0, NULL, NULL, NULL},
+	{POLICY_CHECK_CLIENT, POLICY_OUTCOME_TEMPERROR, POLICY_TEMPFAIL, 451, "4.4.3",
+	 "Client host rejected: temporary DNS failure looking up [{ip}]", NULL},
+	UNDECIDED(POLICY_CHECK_CLIENT),
+
+	{POLICY_CHECK_HELO, POLICY_OUTCOME_OK, POLICY_ACCEPT, 0, NULL, NULL, NULL},
+	{POLICY_CHECK_HELO, POLICY_OUTCOME_UNRESOLVABLE, POLICY_TAG, 0, NULL, NULL, NULL},
+	{POLICY_CHECK_HELO, POLICY_OUTCOME_MISMATCH, POLICY_TAG, 0, NULL, NULL, NULL},
+	{POLICY_CHECK_HELO, POLICY_OUTCOME_TEMPERROR, POLICY_LOG_ONLY, 0, NULL, NULL, NULL},
+	UNDECIDED(POLICY_CHECK_HELO),
+
+	{POLICY_CHECK_RECIPIENT, POLICY_OUTCOME_OK, POLICY_ACCEPT, 0, NULL, NULL, NULL},
+	{POLICY_CHECK_RECIPIENT, POLICY_OUTCOME_NXDOMAIN, POLICY_REJECT, 550, "5.1.2", RECIPIENT_NOT_FOUND, NULL},
+	{POLICY_CHECK_RECIPIENT, POLICY_OUTCOME_NO_ADDRESS, POLICY_REJECT, 550, "5.1.2", RECIPIENT_NOT_FOUND, NULL},
+	{POLICY_CHECK_RECIPIENT, POLICY_OUTCOME_MX_UNRESOLVABLE, POLICY_REJECT, 550, "5.1.2", RECIPIENT_NO_HOST, NULL},
+	{POLICY_CHECK_RECIPIENT, POLICY_OUTCOME_NULL_MX, POLICY_REJECT, 556, "5.1.10",
+	 "<{address}>: Recipient address rejected: Domain {domain} does not accept mail (null MX)", NULL},
+	/* the MTA queues and retries; the caller logs the trouble at warning level */
+	{POLICY_CHECK_RECIPIENT, POLICY_OUTCOME_TEMPERROR, POLICY_LOG_ONLY, 0, NULL, NULL, NULL},
+	{POLICY_CHECK_RECIPIENT, POLICY_OUTCOME_BOGUS, POLICY_LOG_ONLY, 0, NULL, NULL, NULL},
+	{POLICY_CHECK_RECIPIENT, POLICY_OUTCOME_LOOPBACK, POLICY_TAG, 0, NULL, NULL, NULL},
+	UNDECIDED(POLICY_CHECK_RECIPIENT),
+};
+
+/* A rule's reject or tempfail whose check and outcome have no built-in reply of that kind. */
+static const struct builtin generic_reject = {0,
+					      0,
+					      POLICY_REJECT,
+					      550,
+					      "5.7.1",
+					      "<{address}>: rejected by policy rule ",
+					      "Client host [{ip}]: rejected by policy rule "};
+static const struct builtin generic_tempfail = {0,
+						0,
+						POLICY_TEMPFAIL,
+						451,
+						"4.7.1",
+						"<{address}>: temporarily rejected by policy rule ",
+						"Client host [{ip}]: temporarily rejected by policy rule "};
+
+static const struct builtin *builtin_find(enum policy_check check, enum policy_outcome outcome)
+{
+	for (size_t i = 0; i < COUNT(builtins); i++)
+		if (builtins[i].check == check && builtins[i].outcome == outcome)
+			return &builtins[i];
+	return NULL;
+}
+
+/* ---- deciding ------------------------------------------------------------------------------ */
+
+static const char *str(const char *text)
+{
+	return text ? text : "";
+}
+
+/*
+ * A name (a final dot ignored) against a domain pattern: "example.org" is that name and every
+ * name under it, on a label boundary; ".example.org" only the names under it.
+ */
+static bool domain_matches(const char *pattern, const char *name)
+{
+	bool below_only = pattern[0] == '.';
+	const char *suffix = below_only ? pattern + 1 : pattern;
+	size_t suffix_len = strlen(suffix), len = strlen(name);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == suffix_len)
+		return len > 0 && !below_only && ascii_equal(name, suffix, len);
+	return len > suffix_len && name[len - suffix_len - 1] == '.' &&
+	       ascii_equal(name + len - suffix_len, suffix, suffix_len);
+}
+
+static bool domain_equal(const char *pattern, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	return len > 0 && len == strlen(pattern) && ascii_equal(name, pattern, len);
+}
+
+static bool any_domain_matches(const struct string_list *patterns, const char *name)
+{
+	for (size_t i = 0; i < patterns->count; i++)
+		if (domain_matches(patterns->items[i], name))
+			return true;
+	return false;
+}
+
+/* The address a check is about, split at its last '@'; a source route "@a,@b:" is skipped. */
+struct address_parts {
+	const char *local;
+	size_t local_len;
+	const char *domain;	/* NUL-terminated; "" when there is no '@' */
+};
+
+static void address_split(const char *address, struct address_parts *out)
+{
+	const char *colon = address[0] == '@' ? strchr(address, ':') : NULL;
+	const char *at;
+
+	if (colon)
+		address = colon + 1;
+	at = strrchr(address, '@');
+	out->local = address;
+	out->local_len = at ? (size_t)(at - address) : strlen(address);
+	out->domain = at ? at + 1 : "";
+}
+
+/* Local parts are compared exactly, except "postmaster", which RFC 5321 4.5.1 makes case-insensitive. */
+static bool local_equal(const char *pattern, const char *local, size_t len)
+{
+	size_t pattern_len = strlen(pattern);
+
+	if (len != pattern_len)
+		return false;
+	if (pattern_len == 10 && ascii_equal(pattern, "postmaster", 10))
+		return ascii_equal(local, "postmaster", 10);
+	return memcmp(pattern, local, len) == 0;
+}
+
+static bool recipient_matches(const struct recipient_list *patterns, const struct policy_facts *f)
+{
+	struct address_parts parts;
+	const char *domain;
+
+	if (!f->recipient)
+		return false;
+	address_split(f->recipient, &parts);
+	domain = f->recipient_domain && *f->recipient_domain ? f->recipient_domain : parts.domain;
+	for (size_t i = 0; i < patterns->count; i++) {
+		const struct recipient_pattern *p = &patterns->items[i];
+		if (p->local && !local_equal(p->local, parts.local, parts.local_len))
+			continue;
+		if (p->domain && !(p->domain_exact ? domain_equal(p->domain, domain)
+						   : domain_matches(p->domain, domain)))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static bool any_string_equal(const struct string_list *list, const char *text)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (strcmp(list->items[i], text) == 0)
+			return true;
+	return false;
+}
+
+static bool tristate_holds(enum tristate want, bool have)
+{
+	return want == TRI_ANY || (want == TRI_YES) == have;
+}
+
+/* A client without a confirmed name matches no client_hostname. */
+static const char *confirmed_hostname(const struct policy_facts *f)
+{
+	const char *name = str(f->client_hostname);
+
+	return strcmp(name, "unknown") == 0 ? "" : name;
+}
+
+static bool rule_matches(const struct policy_rule *r, const struct policy_facts *f)
+{
+	return (!r->checks || (r->checks & BIT(f->check))) && (!r->outcomes || (r->outcomes & BIT(f->outcome))) &&
+	       (!r->client_networks.count || (f->client && in_networks(&r->client_networks, f->client))) &&
+	       (!r->client_hostnames.count || any_domain_matches(&r->client_hostnames, confirmed_hostname(f))) &&
+	       (!r->sender_domains.count || any_domain_matches(&r->sender_domains, str(f->sender_domain))) &&
+	       (!r->recipients.count || recipient_matches(&r->recipients, f)) &&
+	       tristate_holds(r->authenticated, f->authenticated) && tristate_holds(r->outbound, f->outbound) &&
+	       (!r->daemons.count || any_string_equal(&r->daemons, str(f->daemon)));
+}
+
+/* ---- reply text: placeholders expanded, printable ASCII only, bounded ----------------------- */
+
+struct placeholder_values {
+	const char *address, *domain, *ip, *hostname, *cause, *helo;
+	char ip_buf[64];
+};
+
+static void placeholder_values_init(struct placeholder_values *v, const struct policy_facts *f)
+{
+	if (f->check == POLICY_CHECK_RECIPIENT) {
+		struct address_parts parts;
+		v->address = str(f->recipient);
+		address_split(v->address, &parts);
+		v->domain = f->recipient_domain && *f->recipient_domain ? f->recipient_domain : parts.domain;
+	} else {
+		v->address = str(f->sender_address);
+		v->domain = str(f->sender_domain);
+	}
+	v->ip = str(f->client_ip_text);
+	if (*v->ip == '\0' && f->client)
+		v->ip = netaddr_format(f->client, v->ip_buf, sizeof(v->ip_buf));
+	v->hostname = f->client_hostname && *f->client_hostname ? f->client_hostname : "unknown";
+	v->cause = str(f->cause);
+	v->helo = str(f->helo);
+}
+
+static const char *placeholder_value(const struct placeholder_values *v, const char *p, size_t *len)
+{
+	const char *const values[] = {v->address, v->domain, v->ip, v->hostname, v->cause, v->helo};
+
+	for (size_t i = 0; placeholders[i]; i++) {
+		*len = strlen(placeholders[i]);
+		if (strncmp(p, placeholders[i], *len) == 0)
+			return values[i];
+	}
+	return NULL;
+}
+
+struct text_out {
+	char *buf;
+	size_t size;
+	size_t len;
+	bool cut;
+};
+
+/* Control characters (CR and LF among them) become spaces, bytes beyond ASCII '?'. */
+static void out_char(struct text_out *o, char ch)
+{
+	unsigned char u = (unsigned char)ch;
+
+	if (o->len + 1 >= o->size) {
+		o->cut = true;
+		return;
+	}
+	o->buf[o->len++] = u < ' ' || u == 0x7f ? ' ' : u > 0x7f ? '?' : ch;
+	o->buf[o->len] = '\0';
+}
+
+static void out_text(struct text_out *o, const char *text)
+{
+	while (*text && !o->cut)
+		out_char(o, *text++);
+}
+
+/*
+ * A placeholder with nothing to say, written as " ({cause})", disappears with its parentheses
+ * and the space before them.
+ */
+static void out_expand(struct text_out *o, const char *template, const struct placeholder_values *v)
+{
+	const char *p = template;
+
+	while (*p && !o->cut) {
+		size_t len = 0;
+		const char *value = *p == '{' ? placeholder_value(v, p, &len) : NULL;
+		if (!value) {
+			out_char(o, *p++);
+			continue;
+		}
+		if (*value == '\0' && p > template && p[-1] == '(' && p[len] == ')' && o->len > 0 &&
+		    o->buf[o->len - 1] == '(') {
+			o->len--;
+			if (p - 1 > template && p[-2] == ' ' && o->len > 0 && o->buf[o->len - 1] == ' ')
+				o->len--;
+			o->buf[o->len] = '\0';
+			p += len + 1;
+			continue;
+		}
+		out_text(o, value);
+		p += len;
+	}
+}
+
+/* A cut text ends in "..." so that nobody takes it for the whole. */
+static void out_finish(struct text_out *o)
+{
+	if (o->cut && o->size > 4)
+		memcpy(o->buf + o->size - 4, "...", 4);
+}
+
+static void fill_reply(struct policy_decision *out, const struct builtin *reply, const struct policy_rule *rule,
+		       const struct policy_facts *f)
+{
+	struct placeholder_values values;
+	struct text_out o = {out->text, sizeof(out->text), 0, false};
+	const char *template;
+
+	placeholder_values_init(&values, f);
+	out->code = rule && rule->reply_code[0] ? (unsigned)atoi(rule->reply_code) : reply->code;
+	snprintf(out->xcode, sizeof(out->xcode), "%s", rule && rule->reply_xcode[0] ? rule->reply_xcode : reply->xcode);
+	out->text[0] = '\0';
+	if (rule && rule->reply_text) {
+		out_expand(&o, rule->reply_text, &values);
+	} else {
+		template = *values.address == '\0' && reply->text_no_address ? reply->text_no_address : reply->text;
+		out_expand(&o, template, &values);
+		if (reply == &generic_reject || reply == &generic_tempfail)
+			out_text(&o, rule->name);
+	}
+	out_finish(&o);
+}
+
+void policy_decide(const struct policy *policy, const struct policy_facts *facts, struct policy_decision *out)
+{
+	struct policy_facts f = *facts;
+	const struct builtin *reply;
+
+	memset(out, 0, sizeof(*out));
+	out->dry_run = policy && policy->dry_run;
+	/* a caller's bug: no rule can mean it, so it is the internal error it is */
+	if ((size_t)f.check >= POLICY_CHECK_COUNT) {
+		f.check = POLICY_CHECK_CLIENT;
+		f.outcome = POLICY_OUTCOME_UNDECIDED;
+		policy = NULL;
+	}
+	if (!policy_outcome_possible(f.check, f.outcome))
+		f.outcome = POLICY_OUTCOME_UNDECIDED;
+	for (size_t i = 0; policy && i < policy->rule_count; i++) {
+		const struct policy_rule *r = &policy->rules[i];
+		if (!rule_matches(r, &f))
+			continue;
+		out->action = r->action;
+		snprintf(out->rule, sizeof(out->rule), "%s", r->name);
+		if (r->action == POLICY_REJECT || r->action == POLICY_TEMPFAIL) {
+			reply = builtin_find(f.check, f.outcome);
+			if (!reply || reply->action != r->action)
+				reply = r->action == POLICY_REJECT ? &generic_reject : &generic_tempfail;
+			fill_reply(out, reply, r, &f);
+		}
+		return;
+	}
+	reply = builtin_find(f.check, f.outcome);
+	snprintf(out->rule, sizeof(out->rule), "default");
+	out->action = reply->action;
+	if (reply->action == POLICY_REJECT || reply->action == POLICY_TEMPFAIL)
+		fill_reply(out, reply, NULL, &f);
 }

@@ -1,11 +1,13 @@
 /*
  * policy - what each check's outcome leads to, compiled from a JSON policy file.
  *
- * Pure: it takes the text of a policy (the caller reads the file) and, later, the facts of a
- * session, and returns decisions.  No I/O, no clock, no globals, so it can be tested
+ * Pure: it takes the text of a policy (the caller reads the file) and the facts of a check, and
+ * returns a decision.  No I/O, no clock, no globals, no logging, so it can be tested
  * exhaustively.  The format is dnsguard-policy(5): {"version": 1, ...} with the rules in an array,
- * first match wins.  Every error names source:line:column and what was expected; unknown members
- * are errors, so a typo never silently turns a rule off.
+ * first match wins, and a built-in table of defaults when no rule matches.  Every compile error
+ * names source:line:column and what was expected; unknown members are errors, so a typo never
+ * silently turns a rule off.  A compiled policy is read-only: any number of threads may call
+ * policy_decide on it at once.
  */
 #ifndef DNSGUARD_POLICY_H
 #define DNSGUARD_POLICY_H
@@ -39,9 +41,10 @@ enum policy_check {
 
 /*
  * Outcomes a rule can match.  Mail domains (sender, recipient): ok, nxdomain, no-address (no MX
- * and no A/AAAA), null-mx, mx-unresolvable (every MX host fails), temperror, bogus.  Client
- * (RFC 8601 iprev): pass, fail, permerror, temperror.  HELO: ok, unresolvable, mismatch,
- * temperror.  Any check: undecided (internal error or deadline).
+ * and no A/AAAA), null-mx, mx-unresolvable (every MX host fails), loopback (every mail host is
+ * localhost, an IP literal written as a name, or resolves only to loopback/unspecified
+ * addresses), temperror, bogus.  Client (RFC 8601 iprev): pass, fail, permerror, temperror.
+ * HELO: ok, unresolvable, mismatch, temperror.  Any check: undecided (internal error or deadline).
  */
 enum policy_outcome {
 	POLICY_OUTCOME_OK,
@@ -49,6 +52,7 @@ enum policy_outcome {
 	POLICY_OUTCOME_NO_ADDRESS,
 	POLICY_OUTCOME_NULL_MX,
 	POLICY_OUTCOME_MX_UNRESOLVABLE,
+	POLICY_OUTCOME_LOOPBACK,
 	POLICY_OUTCOME_TEMPERROR,
 	POLICY_OUTCOME_BOGUS,
 	POLICY_OUTCOME_PASS,
@@ -58,7 +62,7 @@ enum policy_outcome {
 	POLICY_OUTCOME_MISMATCH,
 	POLICY_OUTCOME_UNDECIDED,
 };
-#define POLICY_OUTCOME_COUNT 13
+#define POLICY_OUTCOME_COUNT 14
 
 /*
  * Compiles policy text.  `source` names it in errors (usually the file path).  Returns NULL and a
@@ -76,7 +80,56 @@ bool policy_client_outbound(const struct policy *policy, const struct netaddr *c
 const char *policy_action_name(enum policy_action action);
 const char *policy_check_name(enum policy_check check);
 const char *policy_outcome_name(enum policy_outcome outcome);
-/* The name of rule i (its "name", or "rule N" counting from 1). */
+/* "nxdomain" -> POLICY_OUTCOME_NXDOMAIN; false for a name that is not an outcome. */
+bool policy_outcome_from_name(const char *name, enum policy_outcome *out);
+/* Whether a check can have an outcome at all (client/nxdomain cannot; undecided always can). */
+bool policy_outcome_possible(enum policy_check check, enum policy_outcome outcome);
+/* The name of rule i (its "name", or "rule-N" counting from 1). */
 const char *policy_rule_name(const struct policy *policy, size_t i);
+
+/*
+ * What the caller knows when a check has an outcome.  Strings are never modified; a NULL string
+ * counts as "" (but recipient NULL means "no RCPT yet", and client_hostname NULL means "unknown").
+ */
+struct policy_facts {
+	enum policy_check check;
+	enum policy_outcome outcome;
+	const struct netaddr *client;	/* never NULL */
+	const char *client_hostname;	/* FCrDNS-confirmed name without final dot, or "unknown" */
+	const char *client_ip_text;	/* "192.0.2.1" / "2001:db8::1" for {ip}; "" = format client */
+	const char *helo;		/* may be "" */
+	const char *sender_address;	/* the envelope sender without <>, "" for the null sender */
+	const char *sender_domain;	/* A-label, lower case, no final dot; "" if none */
+	const char *recipient;		/* the RCPT being decided (without <>), or NULL before RCPT */
+	const char *recipient_domain;	/* A-label, lower case; NULL/"" if none */
+	bool authenticated;		/* SASL */
+	bool outbound;			/* authenticated or in outbound_networks */
+	const char *daemon;		/* MTA daemon name ({daemon_name}), may be "" */
+	const char *cause;		/* DNS cause text for {cause}, e.g. "SERVFAIL over udp-tcp", may be "" */
+};
+
+#define POLICY_REPLY_TEXT_SIZE 512
+
+struct policy_decision {
+	enum policy_action action;	/* what to do (even in dry run: the caller logs it and accepts) */
+	bool dry_run;			/* policy's global dry_run: caller must accept after logging */
+	unsigned code;			/* SMTP code for reject/tempfail, e.g. 550; 0 for other actions */
+	char xcode[16];			/* enhanced status, e.g. "5.1.8"; "" when none */
+	char text[POLICY_REPLY_TEXT_SIZE]; /* reply text, placeholders expanded; "" when none */
+	char rule[128];			/* name of the deciding rule, or "default" for the built-in table */
+};
+
+/*
+ * Decides what the outcome in `facts` leads to: the first rule whose conditions all hold, else
+ * the built-in default for the check and outcome (dnsguard-policy(5) has the table).  `policy`
+ * may be NULL: the built-in defaults alone.  trusted_networks is not consulted here (a trusted
+ * client is never checked: see policy_client_trusted).  An outcome the check cannot have (see
+ * policy_outcome_possible: a caller's bug) is decided as undecided, never accepted.  For reject
+ * and tempfail, code/xcode/text are filled; for other actions they are 0/"".  The reply text is
+ * plain printable ASCII
+ * without CR/LF, at most POLICY_REPLY_TEXT_SIZE - 1 bytes (ending in "..." if it was cut); the
+ * caller still escapes '%' for libmilter.  Always fills `out`.
+ */
+void policy_decide(const struct policy *policy, const struct policy_facts *facts, struct policy_decision *out);
 
 #endif
