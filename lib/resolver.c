@@ -1,11 +1,23 @@
 /*
  * resolver - libunbound context, delivery thread and jobs; see resolver.h.
  *
- * Style (see bench/RESULTS.md): ub_resolve_async on a context with its own worker thread
+ * Two styles (resolver.h; bench/RESULTS.md measures them), the same jobs on top of either:
+ *
+ * ASYNC (the default): ub_resolve_async on a context with its own worker thread
  * (ub_ctx_async(ctx, 1)).  Any thread may ask; one delivery thread here waits on ub_fd() and runs
  * ub_process(), which calls our callback, which runs the asking check's handler under its job's
- * lock and wakes the thread waiting for the job.  Deadlines are ours, not libunbound's: a waiter
- * stops waiting at the deadline whatever the servers do, and a late answer only warms the cache.
+ * lock and wakes the thread waiting for the job.
+ *
+ * EVENT: the context lives on a libevent base (ub_ctx_create_event) run by one loop thread here.
+ * libunbound is not to be called from other threads then, so an asking thread only appends the
+ * question to a locked queue and, if the loop has not been woken yet, writes an eventfd; the loop
+ * takes the whole queue and calls ub_resolve_event for each.  A cached answer comes back inside
+ * ub_resolve_event, so no lock is held around it.  Questions asked by a handler (on the loop
+ * thread) go through the same queue, the wake-up being event_active(): never a call back into
+ * libunbound from inside its own callback.  The answer is a wire packet, read with ldns.
+ *
+ * Deadlines are ours, not libunbound's: a waiter stops waiting at the deadline whatever the
+ * servers do, and a late answer only warms the cache.
  */
 #include "resolver.h"
 
@@ -13,13 +25,16 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <unbound.h>
+#include <unbound-event.h>
 
 #include "strbuf.h"
 
@@ -63,10 +78,18 @@ struct resolver {
 	struct ub_ctx *ctx;
 	struct resolver_options options;
 	char trust_anchor[1024];
-	pthread_t thread;
-	int wake[2];			/* written to stop the delivery thread */
-	pthread_mutex_t lock;		/* guards in_flight */
+	pthread_t thread;		/* ASYNC: the delivery thread; EVENT: the loop thread */
+	int wake[2];			/* ASYNC: written to stop the delivery thread */
+	pthread_mutex_t lock;		/* guards in_flight, and for EVENT the queue and flags below */
 	struct lookup *in_flight;	/* asked, not yet called back */
+	/* EVENT only */
+	struct event_base *base;
+	struct event *wake_event;	/* reads wake_fd; also made active directly from the loop */
+	int wake_fd;			/* eventfd: questions are queued, or the loop must stop */
+	struct lookup *queue_head, *queue_tail;	/* asked, not yet handed to libunbound */
+	bool wake_pending;		/* the loop will look at the queue before sleeping again */
+	bool stopping;			/* resolver_free: the loop is to return */
+	bool closing;			/* resolver_free: callbacks from ub_ctx_delete are ignored */
 };
 
 struct dns_job {
@@ -86,6 +109,7 @@ struct lookup {
 	dns_answer_handler *handler;
 	void *arg;
 	int async_id;
+	struct lookup *queued;		/* EVENT: next in the hand-off queue */
 	uint16_t qtype;
 	struct timespec asked;
 	char qname[DNS_NAME_TEXT_MAX];
@@ -231,8 +255,9 @@ static int configure(struct resolver *r, const char *resolv_conf, char *err, siz
 	char number[32];
 	int rc;
 
-	/* A worker thread, not a forked process: one cache, and ub_fd() to wait on. */
-	if ((rc = ub_ctx_async(ctx, 1)) != 0) {
+	/* A worker thread, not a forked process: one cache, and ub_fd() to wait on.  (An event
+	 * context has no worker: the loop thread is its only thread.) */
+	if (r->options.style == RESOLVER_STYLE_ASYNC && (rc = ub_ctx_async(ctx, 1)) != 0) {
 		snprintf(err, errlen, "libunbound: %s", ub_strerror(rc));
 		return -1;
 	}
@@ -338,9 +363,82 @@ static void *deliver(void *arg)
 	return NULL;
 }
 
+/* EVENT: the resolver whose loop runs on this thread, so that asking from a handler needs no
+ * eventfd write. */
+static __thread const struct resolver *loop_of_this_thread;
+
+static void submit(struct resolver *r, struct lookup *l);
+
+/* EVENT, on the loop thread: the queue has questions, or the loop is to stop. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolver *r = arg;
+	struct lookup *batch, *l;
+	eventfd_t count;
+	bool stop;
+
+	(void)what;
+	(void)eventfd_read(fd, &count);	/* non-blocking; nothing to read after event_active() */
+	pthread_mutex_lock(&r->lock);
+	batch = r->queue_head;
+	r->queue_head = r->queue_tail = NULL;
+	r->wake_pending = false;
+	stop = r->stopping;
+	pthread_mutex_unlock(&r->lock);
+	if (stop) {
+		/* what is still queued stays on in_flight for resolver_free */
+		event_base_loopbreak(r->base);
+		return;
+	}
+	while ((l = batch) != NULL) {
+		batch = l->queued;	/* before submit(): l may be answered and freed inside it */
+		l->queued = NULL;
+		submit(r, l);
+	}
+}
+
+static void *event_loop(void *arg)
+{
+	struct resolver *r = arg;
+
+	loop_of_this_thread = r;
+	event_base_dispatch(r->base);
+	return NULL;
+}
+
+static int start_event_loop(struct resolver *r, char *err, size_t errlen)
+{
+	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->wake_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	r->wake_event = event_new(r->base, r->wake_fd, EV_READ | EV_PERSIST, on_wake, r);
+	if (!r->wake_event || event_add(r->wake_event, NULL) != 0) {
+		snprintf(err, errlen, "libevent: cannot watch the DNS hand-off eventfd");
+		return -1;
+	}
+	if (pthread_create(&r->thread, NULL, event_loop, r) != 0) {
+		snprintf(err, errlen, "cannot start the DNS event loop thread");
+		return -1;
+	}
+	return 0;
+}
+
+static void free_event_parts(struct resolver *r)
+{
+	if (r->wake_event)
+		event_free(r->wake_event);
+	if (r->base)
+		event_base_free(r->base);
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+}
+
 struct resolver *resolver_new(const struct resolver_options *options, char *err, size_t errlen)
 {
 	struct resolver *r = calloc(1, sizeof(*r));
+	bool event = options->style == RESOLVER_STYLE_EVENT;
 
 	if (!r) {
 		snprintf(err, errlen, "out of memory");
@@ -348,18 +446,33 @@ struct resolver *resolver_new(const struct resolver_options *options, char *err,
 	}
 	r->options = *options;
 	r->wake[0] = r->wake[1] = -1;
+	r->wake_fd = -1;
 	if (options->trust_anchor_file)
 		snprintf(r->trust_anchor, sizeof(r->trust_anchor), "%s", options->trust_anchor_file);
 	r->options.trust_anchor_file = r->trust_anchor;
 	r->options.resolv_conf = NULL;	/* not kept: only configure() reads it */
 	pthread_mutex_init(&r->lock, NULL);
-	r->ctx = ub_ctx_create();
+	if (event) {
+		r->base = event_base_new();
+		if (!r->base) {
+			snprintf(err, errlen, "libevent: cannot create an event base");
+			goto fail;
+		}
+		r->ctx = ub_ctx_create_event(r->base);
+	} else {
+		r->ctx = ub_ctx_create();
+	}
 	if (!r->ctx) {
 		snprintf(err, errlen, "libunbound: cannot create a context");
 		goto fail;
 	}
 	if (configure(r, options->resolv_conf, err, errlen))
 		goto fail;
+	if (event) {
+		if (start_event_loop(r, err, errlen))
+			goto fail;
+		return r;
+	}
 	if (pipe2(r->wake, O_CLOEXEC) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
@@ -376,6 +489,7 @@ fail:
 		close(r->wake[0]);
 		close(r->wake[1]);
 	}
+	free_event_parts(r);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 	return NULL;
@@ -389,13 +503,28 @@ void resolver_free(struct resolver *r)
 
 	if (!r)
 		return;
-	if (write(r->wake[1], "x", 1) != 1) {
-		/* cannot happen with an empty pipe; the join below would then hang, so say so */
-		fprintf(stderr, "dnsguard: resolver: cannot stop the delivery thread\n");
+	if (r->options.style == RESOLVER_STYLE_EVENT) {
+		pthread_mutex_lock(&r->lock);
+		r->stopping = true;
+		pthread_mutex_unlock(&r->lock);
+		if (eventfd_write(r->wake_fd, 1) != 0)
+			fprintf(stderr, "dnsguard: resolver: cannot stop the DNS event loop\n");
+		pthread_join(r->thread, NULL);
+		/* ub_ctx_delete calls back what is in flight with SERVFAIL: ignored, see on_event_result */
+		r->closing = true;
+		ub_ctx_delete(r->ctx);
+		free_event_parts(r);
+	} else {
+		if (write(r->wake[1], "x", 1) != 1) {
+			/* cannot happen with an empty pipe; the join below would then hang, so say so */
+			fprintf(stderr, "dnsguard: resolver: cannot stop the delivery thread\n");
+		}
+		pthread_join(r->thread, NULL);
+		/* Answers still in flight are never called back after this. */
+		ub_ctx_delete(r->ctx);
+		close(r->wake[0]);
+		close(r->wake[1]);
 	}
-	pthread_join(r->thread, NULL);
-	/* Answers still in flight are never called back after this. */
-	ub_ctx_delete(r->ctx);
 	for (l = r->in_flight; l; l = next) {
 		next = l->next;
 		pthread_mutex_lock(&l->job->lock);
@@ -404,8 +533,6 @@ void resolver_free(struct resolver *r)
 		job_unref_locked_and_unlock(l->job);
 		free(l);
 	}
-	close(r->wake[0]);
-	close(r->wake[1]);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -425,31 +552,16 @@ const char *resolver_describe(const struct resolver *r, char *buf, size_t size)
 		       dns_builtin_zones_forwarded(dns) ? "servers" : "local");
 	if (r->trust_anchor[0])
 		strbuf_appendf(&sb, " trust_anchor=%s", r->trust_anchor);
+	if (r->options.style == RESOLVER_STYLE_EVENT)
+		strbuf_append(&sb, " style=event");
 	return strbuf_text(&sb);
 }
 
 /* ---- answers ----------------------------------------------------------------------------- */
 
-static void classify(struct dns_evidence *ev, int err, const struct ub_result *res)
+static void classify_rcode(struct dns_evidence *ev, int rcode)
 {
-	if (err != 0 || !res) {
-		ev->outcome = DNS_TEMPFAIL;
-		ev->cause = DNS_CAUSE_LOCAL;
-		ev->rcode = -1;
-		return;
-	}
-	ev->rcode = res->rcode;
-	ev->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
-	ev->secure = res->secure != 0;
-	if (res->bogus) {
-		ev->outcome = DNS_BOGUS;
-		snprintf(ev->why_bogus, sizeof(ev->why_bogus), "%s", res->why_bogus ? res->why_bogus : "");
-		return;
-	}
-	switch (res->rcode) {
-	case LDNS_RCODE_NOERROR:
-		ev->outcome = res->havedata ? DNS_FOUND : DNS_NODATA;
-		return;
+	switch (rcode) {
 	case LDNS_RCODE_NXDOMAIN:
 		ev->outcome = DNS_NXDOMAIN;
 		return;
@@ -468,6 +580,131 @@ static void classify(struct dns_evidence *ev, int err, const struct ub_result *r
 	}
 }
 
+/* ASYNC: the outcome as libunbound's ub_result states it. */
+static void classify(struct dns_evidence *ev, int err, const struct ub_result *res)
+{
+	if (err != 0 || !res) {
+		ev->outcome = DNS_TEMPFAIL;
+		ev->cause = DNS_CAUSE_LOCAL;
+		ev->rcode = -1;
+		return;
+	}
+	ev->rcode = res->rcode;
+	ev->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
+	ev->secure = res->secure != 0;
+	if (res->bogus) {
+		ev->outcome = DNS_BOGUS;
+		snprintf(ev->why_bogus, sizeof(ev->why_bogus), "%s", res->why_bogus ? res->why_bogus : "");
+		return;
+	}
+	if (res->rcode == LDNS_RCODE_NOERROR) {
+		ev->outcome = res->havedata ? DNS_FOUND : DNS_NODATA;
+		return;
+	}
+	classify_rcode(ev, res->rcode);
+}
+
+/* EVENT: whether the answer section holds records of qtype for the question's name, at the end
+ * of its CNAME chain (what ub_result's havedata says). */
+static bool packet_has_data(const ldns_pkt *packet, uint16_t qtype)
+{
+	const ldns_rr_list *answer = ldns_pkt_answer(packet);
+	const ldns_rr_list *question = ldns_pkt_question(packet);
+	const ldns_rdf *name;
+
+	if (!answer || !question || ldns_rr_list_rr_count(question) == 0)
+		return false;
+	name = ldns_rr_owner(ldns_rr_list_rr(question, 0));
+	for (int hops = 0; hops < 16; hops++) {
+		const ldns_rdf *next = NULL;
+		for (size_t i = 0; i < ldns_rr_list_rr_count(answer); i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(answer, i);
+			if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN || ldns_dname_compare(ldns_rr_owner(rr), name) != 0)
+				continue;
+			if (ldns_rr_get_type(rr) == qtype)
+				return true;
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && !next && ldns_rr_rd_count(rr) > 0)
+				next = ldns_rr_rdf(rr, 0);
+		}
+		if (!next)
+			return false;
+		name = next;
+	}
+	return false;
+}
+
+/* EVENT: the lowest TTL in the answer section; for a negative answer, that of the SOA in the
+ * authority section (RFC 2308: the lower of its TTL and its MINIMUM); 0 if there is none. */
+static uint32_t packet_ttl(const ldns_pkt *packet)
+{
+	const ldns_rr_list *answer = ldns_pkt_answer(packet);
+	const ldns_rr_list *authority = ldns_pkt_authority(packet);
+	uint32_t ttl = UINT32_MAX;
+
+	for (size_t i = 0; answer && i < ldns_rr_list_rr_count(answer); i++) {
+		uint32_t t = ldns_rr_ttl(ldns_rr_list_rr(answer, i));
+		if (t < ttl)
+			ttl = t;
+	}
+	if (ttl != UINT32_MAX)
+		return ttl;
+	for (size_t i = 0; authority && i < ldns_rr_list_rr_count(authority); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(authority, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA)
+			continue;
+		ttl = ldns_rr_ttl(rr);
+		if (ldns_rr_rd_count(rr) >= 7 && ldns_rr_rdf(rr, 6)) {
+			uint32_t minimum = ldns_rdf2native_int32(ldns_rr_rdf(rr, 6));
+			if (minimum < ttl)
+				ttl = minimum;
+		}
+		return ttl;
+	}
+	return 0;
+}
+
+/*
+ * EVENT: the outcome from what ub_resolve_event hands back.  `rcode` is libunbound's own verdict
+ * (non-zero, mostly SERVFAIL, when it has no answer; the packet must not be read then); `sec` is
+ * 0 insecure, 1 bogus, 2 secure.  *packet is set, for the handler, when the outcome is FOUND,
+ * NODATA or NXDOMAIN.
+ */
+static void classify_wire(struct dns_evidence *ev, int rcode, const void *wire, int len, int sec,
+			  const char *why_bogus, ldns_pkt **packet)
+{
+	ldns_pkt *p = NULL;
+
+	*packet = NULL;
+	if (rcode != LDNS_RCODE_NOERROR) {
+		ev->rcode = rcode;
+		classify_rcode(ev, rcode);
+		return;
+	}
+	if (!wire || len <= 0 || ldns_wire2pkt(&p, wire, (size_t)len) != LDNS_STATUS_OK) {
+		ev->outcome = DNS_TEMPFAIL;
+		ev->cause = DNS_CAUSE_MALFORMED;
+		ev->rcode = -1;
+		return;
+	}
+	ev->rcode = (int)ldns_pkt_get_rcode(p);
+	ev->ttl = packet_ttl(p);
+	ev->secure = sec == 2;
+	if (sec == 1) {
+		ev->outcome = DNS_BOGUS;
+		snprintf(ev->why_bogus, sizeof(ev->why_bogus), "%s", why_bogus ? why_bogus : "");
+		ldns_pkt_free(p);
+		return;
+	}
+	if (ev->rcode == LDNS_RCODE_NOERROR)
+		ev->outcome = packet_has_data(p, ev->qtype) ? DNS_FOUND : DNS_NODATA;
+	else
+		classify_rcode(ev, ev->rcode);
+	if (ev->outcome == DNS_FOUND || ev->outcome == DNS_NODATA || ev->outcome == DNS_NXDOMAIN)
+		*packet = p;
+	else
+		ldns_pkt_free(p);
+}
+
 static void job_unref_locked_and_unlock(struct dns_job *job)
 {
 	bool last = --job->refs == 0;
@@ -480,14 +717,12 @@ static void job_unref_locked_and_unlock(struct dns_job *job)
 	}
 }
 
-/* libunbound's callback, on the delivery thread (inside ub_process). */
-static void on_result(void *mydata, int err, struct ub_result *res)
+/* Hands one answer to the lookup's job (its handler, under the job's lock, unless the job is
+ * over), wakes the waiter and frees the lookup.  On the delivery or loop thread. */
+static void lookup_answered(struct lookup *l, const struct dns_answer *answer)
 {
-	struct lookup *l = mydata;
 	struct dns_job *job = l->job;
 	struct resolver *r = job->resolver;
-	struct dns_answer answer = {0};
-	ldns_pkt *packet = NULL;
 
 	pthread_mutex_lock(&r->lock);
 	if (l->prev)
@@ -498,9 +733,31 @@ static void on_result(void *mydata, int err, struct ub_result *res)
 		l->next->prev = l->prev;
 	pthread_mutex_unlock(&r->lock);
 
-	snprintf(answer.ev.qname, sizeof(answer.ev.qname), "%s", l->qname);
-	answer.ev.qtype = l->qtype;
-	answer.ev.ms = ms_between(l->asked, now());
+	pthread_mutex_lock(&job->lock);
+	if (!job->over && !job->finished)
+		l->handler(job, l->arg, answer);
+	job->open--;
+	pthread_cond_broadcast(&job->answered);
+	job_unref_locked_and_unlock(job);
+	free(l);
+}
+
+static void answer_begin(struct dns_answer *answer, const struct lookup *l)
+{
+	memset(answer, 0, sizeof(*answer));
+	snprintf(answer->ev.qname, sizeof(answer->ev.qname), "%s", l->qname);
+	answer->ev.qtype = l->qtype;
+	answer->ev.ms = ms_between(l->asked, now());
+}
+
+/* ASYNC: libunbound's callback, on the delivery thread (inside ub_process). */
+static void on_result(void *mydata, int err, struct ub_result *res)
+{
+	struct lookup *l = mydata;
+	struct dns_answer answer;
+	ldns_pkt *packet = NULL;
+
+	answer_begin(&answer, l);
 	classify(&answer.ev, err, res);
 	if (res && res->answer_packet && res->answer_len > 0 &&
 	    (answer.ev.outcome == DNS_FOUND || answer.ev.outcome == DNS_NODATA || answer.ev.outcome == DNS_NXDOMAIN)) {
@@ -511,19 +768,46 @@ static void on_result(void *mydata, int err, struct ub_result *res)
 		}
 	}
 	answer.packet = packet;
-
-	pthread_mutex_lock(&job->lock);
-	if (!job->over && !job->finished)
-		l->handler(job, l->arg, &answer);
-	job->open--;
-	pthread_cond_broadcast(&job->answered);
-	job_unref_locked_and_unlock(job);
-
+	lookup_answered(l, &answer);
 	if (packet)
 		ldns_pkt_free(packet);
 	if (res)
 		ub_resolve_free(res);
-	free(l);
+}
+
+/* EVENT: libunbound's callback, on the loop thread (for a cached answer, inside
+ * ub_resolve_event; in resolver_free, inside ub_ctx_delete). */
+static void on_event_result(void *mydata, int rcode, void *wire, int len, int sec, char *why_bogus,
+			    int was_ratelimited)
+{
+	struct lookup *l = mydata;
+	struct dns_answer answer;
+	ldns_pkt *packet = NULL;
+
+	(void)was_ratelimited;
+	if (l->job->resolver->closing)
+		return;		/* resolver_free releases it with the rest of in_flight */
+	answer_begin(&answer, l);
+	classify_wire(&answer.ev, rcode, wire, len, sec, why_bogus, &packet);
+	answer.packet = packet;
+	lookup_answered(l, &answer);
+	if (packet)
+		ldns_pkt_free(packet);
+}
+
+/* EVENT, on the loop thread, no lock held: a cached answer is delivered before this returns. */
+static void submit(struct resolver *r, struct lookup *l)
+{
+	int async_id;
+
+	if (ub_resolve_event(r->ctx, l->qname, l->qtype, LDNS_RR_CLASS_IN, l, on_event_result, &async_id) != 0) {
+		struct dns_answer answer;
+		answer_begin(&answer, l);
+		answer.ev.outcome = DNS_TEMPFAIL;
+		answer.ev.cause = DNS_CAUSE_LOCAL;
+		answer.ev.rcode = -1;
+		lookup_answered(l, &answer);
+	}
 }
 
 /* ---- jobs -------------------------------------------------------------------------------- */
@@ -572,6 +856,31 @@ void dns_job_unlock(struct dns_job *job)
 	pthread_mutex_unlock(&job->lock);
 }
 
+/*
+ * EVENT: hands a question (already on in_flight, r->lock held, which this releases) to the loop
+ * thread.  One wake-up per batch: only the first question queued since the loop last looked
+ * writes the eventfd; a handler on the loop thread itself activates the event instead.
+ */
+static void enqueue(struct resolver *r, struct lookup *l)
+{
+	bool wake = !r->wake_pending, on_loop = loop_of_this_thread == r;
+
+	if (r->queue_tail)
+		r->queue_tail->queued = l;
+	else
+		r->queue_head = l;
+	r->queue_tail = l;
+	r->wake_pending = true;
+	if (wake && on_loop)
+		event_active(r->wake_event, EV_READ, 1);
+	pthread_mutex_unlock(&r->lock);
+	if (wake && !on_loop && eventfd_write(r->wake_fd, 1) != 0) {
+		/* cannot happen (the counter would have to reach 2^64 - 1); the question then waits
+		 * for the next wake-up or the job's deadline */
+		fprintf(stderr, "dnsguard: resolver: cannot wake the DNS event loop: %s\n", strerror(errno));
+	}
+}
+
 int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answer_handler *handler, void *arg)
 {
 	struct resolver *r = job->resolver;
@@ -611,6 +920,10 @@ int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answ
 	if (l->next)
 		l->next->prev = l;
 	r->in_flight = l;
+	if (r->options.style == RESOLVER_STYLE_EVENT) {
+		enqueue(r, l);
+		return 0;
+	}
 	rc = ub_resolve_async(r->ctx, l->qname, qtype, LDNS_RR_CLASS_IN, l, on_result, &l->async_id);
 	if (rc != 0) {
 		r->in_flight = l->next;

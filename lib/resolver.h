@@ -85,6 +85,15 @@ struct resolver_options {
 	const char *trust_anchor_file;	/* NULL or "": no DNSSEC validation */
 	const char *resolv_conf;	/* DNS_MODE_RESOLV_CONF reads this; NULL: /etc/resolv.conf */
 	size_t cache_bytes;		/* message cache; the rrset cache gets twice as much; 0: 4 MB */
+	/*
+	 * How libunbound is driven; the jobs, handlers and outcomes are the same either way
+	 * (bench/RESULTS.md measures both):
+	 *   ASYNC  ub_resolve_async on libunbound's own worker thread, answers delivered by a
+	 *          thread of ours that waits on ub_fd() and runs ub_process();
+	 *   EVENT  ub_resolve_event on a libevent loop thread of ours, questions handed to it
+	 *          through a locked queue and an eventfd, answers read from the wire with ldns.
+	 */
+	enum resolver_style { RESOLVER_STYLE_ASYNC, RESOLVER_STYLE_EVENT } style;	/* 0: ASYNC */
 };
 
 struct resolver;

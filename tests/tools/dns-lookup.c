@@ -6,8 +6,10 @@
  *   COMMAND:  lookup NAME TYPE [NAME TYPE]...   asked together in one job, one line per answer
  *             domain NAME                       the mail-domain check
  *             client ADDRESS                    the forward-confirmed reverse DNS check
+ *             helo NAME ADDRESS                 the HELO check for a client at ADDRESS
  *             repeat N COMMAND...               run COMMAND N times on one resolver (cache tests)
  *   -i ms     pause between repeats (outage and recovery tests)
+ *   DNSGUARD_RESOLVER_STYLE=event in the environment: the resolver's EVENT style (default ASYNC)
  *
  * Verdict lines end with at=MS, the time since the program started.
  *
@@ -22,6 +24,7 @@
 
 #include "dns_rdata.h"
 #include "fcrdns.h"
+#include "helo_check.h"
 #include "mail_domain.h"
 #include "netaddr.h"
 #include "resolver.h"
@@ -181,6 +184,27 @@ static int run_client(struct resolver *r, unsigned deadline, const char *text)
 	return 0;
 }
 
+static int run_helo(struct resolver *r, unsigned deadline, const char *name, const char *text)
+{
+	struct netaddr client;
+	struct helo_check *c;
+	const struct helo_result *res;
+
+	if (!netaddr_parse(text, &client)) {
+		fprintf(stderr, "dns-lookup: not an address: %s\n", text);
+		return 2;
+	}
+	c = helo_check_start(r, name, &client, deadline);
+	if (!c)
+		return 2;
+	res = helo_check_wait(c);
+	printf("helo verdict=%s ms=%u at=%u\n", helo_verdict_name(res->verdict), res->ms, at_ms());
+	for (size_t i = 0; i < res->evidence_count; i++)
+		print_evidence(&res->evidence[i], i == res->decisive);
+	helo_check_free(c);
+	return 0;
+}
+
 static int run(struct resolver *r, unsigned deadline, int argc, char **argv)
 {
 	if (argc < 1)
@@ -191,6 +215,8 @@ static int run(struct resolver *r, unsigned deadline, int argc, char **argv)
 		return run_domain(r, deadline, argv[1]);
 	if (strcmp(argv[0], "client") == 0 && argc == 2)
 		return run_client(r, deadline, argv[1]);
+	if (strcmp(argv[0], "helo") == 0 && argc == 3)
+		return run_helo(r, deadline, argv[1], argv[2]);
 	if (strcmp(argv[0], "repeat") == 0 && argc > 2) {
 		int times = atoi(argv[1]), rc = 0;
 		for (int i = 0; i < times && rc == 0; i++) {
@@ -215,6 +241,9 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &program_start);
 	o.dns.mode = DNS_MODE_RESOLV_CONF;
+	/* DNSGUARD_RESOLVER_STYLE=event runs the same tests on the ub_resolve_event style. */
+	if (getenv("DNSGUARD_RESOLVER_STYLE") && strcmp(getenv("DNSGUARD_RESOLVER_STYLE"), "event") == 0)
+		o.style = RESOLVER_STYLE_EVENT;
 	while ((opt = getopt(argc, argv, "+s:t:z:a:r:d:i:")) != -1) {
 		switch (opt) {
 		case 's':
