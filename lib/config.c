@@ -75,6 +75,8 @@ static const struct config_key keys[] = {
 	 "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); a bogus answer is then its own outcome"},
 	{"dns_deadline", KEY_DURATION, FIELD(dns_deadline_ms), "4s", 100, 60000,
 	 "longest wait for DNS in one SMTP stage; keep it under the MTA's milter timeouts"},
+	{"authserv_id", KEY_STRING, FIELD(authserv_id), "", 0, 0,
+	 "name in the Authentication-Results fields dnsguard adds (empty: the MTA's host name)"},
 	{"policy_file", KEY_PATH, FIELD(policy_file), DNSGUARD_SYSCONFDIR "/dnsguard/policy.json", 0, 0,
 	 "the policy: what each check's outcome leads to (dnsguard-policy(5))"},
 	{"badmail_dir", KEY_PATH, FIELD(badmail_dir), "/var/spool/dnsguard/badmail", 0, 0,

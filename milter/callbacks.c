@@ -3,8 +3,8 @@
  *
  * One struct session per SMTP connection, created at connect and freed at close (the one place
  * that frees it, shared by every way a session can end).  It pins the configuration generation it
- * started with.  Message state is reset at MAIL and at abort.  For now each stage is recorded
- * and everything is accepted; the checks build on this.
+ * started with.  Message state is reset at MAIL and at abort.  Each stage is recorded here; the
+ * checks and their decisions are in verdicts.c.
  *
  * Every log line starts with the MTA queue id once the MTA has sent one ({i}), else with the
  * session id, and carries both once both are known (session=...).
@@ -16,34 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "netaddr.h"
 #include "runtime.h"
+#include "session.h"
 #include "session_id.h"
 #include "strbuf.h"
-
-#define NAME_MAX_LEN 256
-#define ADDRESS_MAX_LEN 512
-#define QUEUE_ID_MAX_LEN 64
-#define LOG_LINE_LEN 2048
-
-struct session {
-	char id[SESSION_ID_SIZE];
-	struct runtime *rt;
-	struct netaddr client_addr;
-	bool client_addr_known;
-	char client_ip[64];
-	char client_name[NAME_MAX_LEN];
-	char daemon[NAME_MAX_LEN];
-	char helo[NAME_MAX_LEN];
-	char queue_id[QUEUE_ID_MAX_LEN];
-	unsigned messages;
-	/* per message */
-	char from[ADDRESS_MAX_LEN];
-	char auth[NAME_MAX_LEN];
-	unsigned rcpt_count;
-};
+#include "verdicts.h"
 
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sessions_idle = PTHREAD_COND_INITIALIZER;
@@ -101,6 +82,7 @@ static void copy_field(char *dst, size_t size, const char *src)
 /* The queue id names one transaction, not the session: a second message gets its own. */
 static void reset_message(struct session *s)
 {
+	verdicts_end_message(s);
 	s->queue_id[0] = '\0';
 	s->from[0] = '\0';
 	s->auth[0] = '\0';
@@ -114,35 +96,6 @@ static void update_queue_id(SMFICTX *ctx, struct session *s)
 
 	if (qid && *qid && strcmp(qid, s->queue_id) != 0)
 		copy_field(s->queue_id, sizeof(s->queue_id), qid);
-}
-
-/* Starts a log line: "LEAD: event" with the session id carried once a queue id leads. */
-static void line_start(struct strbuf *line, char *storage, size_t size, const struct session *s,
-		       const char *event)
-{
-	strbuf_init(line, storage, size);
-	if (s->queue_id[0]) {
-		strbuf_appendf(line, "%s: %s", s->queue_id, event);
-		strbuf_append_kv(line, "session", s->id);
-	} else {
-		strbuf_appendf(line, "%s: %s", s->id, event);
-	}
-}
-
-static void line_client(struct strbuf *line, const struct session *s)
-{
-	char client[NAME_MAX_LEN + 80];
-
-	snprintf(client, sizeof(client), "%s[%s]", s->client_name, s->client_ip);
-	strbuf_append_kv(line, "client", client);
-}
-
-static void line_bracketed(struct strbuf *line, const char *key, const char *address)
-{
-	char value[ADDRESS_MAX_LEN + 3];
-
-	snprintf(value, sizeof(value), "<%s>", address);
-	strbuf_append_kv(line, key, value);
 }
 
 /* Strips the angle brackets an MTA passes around an envelope address. */
@@ -164,6 +117,25 @@ static void copy_address(char *dst, size_t size, const char *arg)
 	}
 }
 
+/* The authserv-id of our Authentication-Results: configured, else the MTA's host name ({j}). */
+static void set_authserv_id(SMFICTX *ctx, struct session *s)
+{
+	const char *id = s->rt->config->authserv_id;
+
+	if (!id || !*id)
+		id = smfi_getsymval(ctx, "j");
+	if (!id || !*id) {
+		char host[NAME_MAX_LEN];
+		if (gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = '\0';
+			copy_field(s->authserv_id, sizeof(s->authserv_id), host);
+			return;
+		}
+		id = "localhost";
+	}
+	copy_field(s->authserv_id, sizeof(s->authserv_id), id);
+}
+
 static struct session *session_of(SMFICTX *ctx)
 {
 	return smfi_getpriv(ctx);
@@ -175,8 +147,9 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long 
 			     unsigned long unused3, unsigned long *want_actions, unsigned long *want_steps,
 			     unsigned long *want2, unsigned long *want3)
 {
-	/* Steps dnsguard does not use; ask only for what the MTA offers, or libmilter refuses. */
-	const unsigned long skip = SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	/* Steps dnsguard does not use; ask only for what the MTA offers, or libmilter refuses.
+	 * Headers are read (forged copies of ours are removed) but need no reply each. */
+	const unsigned long skip = SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_HDR;
 	const unsigned long may = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 
 	(void)ctx;
@@ -219,16 +192,18 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	copy_field(s->client_name, sizeof(s->client_name), hostname);
 	daemon = smfi_getsymval(ctx, "{daemon_name}");
 	copy_field(s->daemon, sizeof(s->daemon), daemon ? daemon : "");
+	set_authserv_id(ctx, s);
 	smfi_setpriv(ctx, s);
 	pthread_mutex_lock(&sessions_lock);
 	sessions_open++;
 	pthread_mutex_unlock(&sessions_lock);
 
-	line_start(&line, storage, sizeof(storage), s, "connect");
-	line_client(&line, s);
+	session_line_start(&line, storage, sizeof(storage), s, "connect");
+	session_line_client(&line, s);
 	if (s->daemon[0])
 		strbuf_append_kv(&line, "daemon", s->daemon);
 	log_info("%s", strbuf_text(&line));
+	verdicts_connect(s);
 	return SMFIS_CONTINUE;
 }
 
@@ -241,9 +216,10 @@ static sfsistat on_helo(SMFICTX *ctx, char *name)
 	if (!s)
 		return SMFIS_TEMPFAIL;
 	copy_field(s->helo, sizeof(s->helo), name);
-	line_start(&line, storage, sizeof(storage), s, "helo");
+	session_line_start(&line, storage, sizeof(storage), s, "helo");
 	strbuf_append_kv(&line, "helo", s->helo);
 	log_info("%s", strbuf_text(&line));
+	verdicts_helo(s);
 	return SMFIS_CONTINUE;
 }
 
@@ -261,11 +237,12 @@ static sfsistat on_mail(SMFICTX *ctx, char **argv)
 	copy_address(s->from, sizeof(s->from), argv ? argv[0] : NULL);
 	auth = smfi_getsymval(ctx, "{auth_authen}");
 	copy_field(s->auth, sizeof(s->auth), auth ? auth : "");
-	line_start(&line, storage, sizeof(storage), s, "mail");
-	line_bracketed(&line, "from", s->from);
+	session_line_start(&line, storage, sizeof(storage), s, "mail");
+	session_line_bracketed(&line, "from", s->from);
 	if (s->auth[0])
 		strbuf_append_kv(&line, "sasl_username", s->auth);
 	log_info("%s", strbuf_text(&line));
+	verdicts_mail(s);
 	return SMFIS_CONTINUE;
 }
 
@@ -281,10 +258,19 @@ static sfsistat on_rcpt(SMFICTX *ctx, char **argv)
 	update_queue_id(ctx, s);
 	copy_address(to, sizeof(to), argv ? argv[0] : NULL);
 	s->rcpt_count++;
-	line_start(&line, storage, sizeof(storage), s, "rcpt");
-	line_bracketed(&line, "from", s->from);
-	line_bracketed(&line, "to", to);
+	session_line_start(&line, storage, sizeof(storage), s, "rcpt");
+	session_line_bracketed(&line, "from", s->from);
+	session_line_bracketed(&line, "to", to);
 	log_info("%s", strbuf_text(&line));
+	return verdicts_rcpt(ctx, s, to);
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct session *s = session_of(ctx);
+
+	if (s && name && value)
+		verdicts_header(s, name, value);
 	return SMFIS_CONTINUE;
 }
 
@@ -298,12 +284,12 @@ static sfsistat on_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	update_queue_id(ctx, s);
 	s->messages++;
-	line_start(&line, storage, sizeof(storage), s, "message");
-	line_client(&line, s);
+	session_line_start(&line, storage, sizeof(storage), s, "message");
+	session_line_client(&line, s);
 	strbuf_append_kv(&line, "helo", s->helo);
-	line_bracketed(&line, "from", s->from);
+	session_line_bracketed(&line, "from", s->from);
 	strbuf_appendf(&line, " nrcpt=%u", s->rcpt_count);
-	strbuf_append_kv(&line, "action", "accept");
+	verdicts_eom(ctx, s, &line);
 	log_info("%s", strbuf_text(&line));
 	reset_message(s);
 	return SMFIS_CONTINUE;
@@ -326,11 +312,13 @@ static sfsistat on_close(SMFICTX *ctx)
 
 	if (!s)
 		return SMFIS_CONTINUE;
-	line_start(&line, storage, sizeof(storage), s, "disconnect");
-	line_client(&line, s);
+	session_line_start(&line, storage, sizeof(storage), s, "disconnect");
+	session_line_client(&line, s);
 	strbuf_appendf(&line, " messages=%u", s->messages);
 	log_info("%s", strbuf_text(&line));
 	smfi_setpriv(ctx, NULL);
+	/* the checks hold jobs on this generation's resolver: they go before the generation may */
+	verdicts_end_session(s);
 	runtime_release(s->rt);
 	free(s);
 	pthread_mutex_lock(&sessions_lock);
@@ -348,6 +336,7 @@ struct smfiDesc callbacks_filter = {
 	.xxfi_helo = on_helo,
 	.xxfi_envfrom = on_mail,
 	.xxfi_envrcpt = on_rcpt,
+	.xxfi_header = on_header,
 	.xxfi_eom = on_eom,
 	.xxfi_abort = on_abort,
 	.xxfi_close = on_close,

@@ -1,0 +1,43 @@
+/*
+ * helo_check - does the HELO/EHLO name resolve, and does it name the client?
+ *
+ * An address literal ([192.0.2.1], [IPv6:2001:db8::1], or a bare address some clients send) is
+ * compared with the client directly.  A name is asked for A, AAAA and MX at once; it matches when
+ * one of its addresses is the client's.  RFC 5321 4.1.4: a mismatch alone must not refuse mail,
+ * so what this reports is for tagging; the policy decides.
+ */
+#ifndef DNSGUARD_HELO_CHECK_H
+#define DNSGUARD_HELO_CHECK_H
+
+#include <stddef.h>
+
+#include "netaddr.h"
+#include "resolver.h"
+
+enum helo_verdict {
+	HELO_OK,		/* resolves, and an address is the client's */
+	HELO_MISMATCH,		/* resolves (or is a literal), but not to the client */
+	HELO_UNRESOLVABLE,	/* no such name, no records, or not a name at all */
+	HELO_TEMPFAIL,		/* DNS trouble, and no match found */
+};
+
+struct helo_result {
+	enum helo_verdict verdict;
+	char name[DNS_NAME_TEXT_MAX];	/* as the client sent it, made safe for logs by the caller */
+	struct dns_evidence evidence[3];	/* A, AAAA, MX (none for literals) */
+	size_t evidence_count;
+	size_t decisive;
+	unsigned ms;
+};
+
+struct helo_check;
+
+/* Starts the check of `helo` for `client`.  NULL only when out of memory. */
+struct helo_check *helo_check_start(struct resolver *resolver, const char *helo, const struct netaddr *client,
+				    unsigned deadline_ms);
+const struct helo_result *helo_check_wait(struct helo_check *check);
+void helo_check_free(struct helo_check *check);
+
+const char *helo_verdict_name(enum helo_verdict verdict);	/* "ok", "mismatch", ... */
+
+#endif

@@ -1,0 +1,477 @@
+/*
+ * verdicts - checks, policy decisions and their log lines for one session; see verdicts.h.
+ */
+#include "verdicts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth_results.h"
+#include "log.h"
+#include "policy.h"
+#include "probe_cache.h"
+#include "reply_text.h"
+
+/* ---- outcomes ------------------------------------------------------------------------------ */
+
+static enum policy_outcome client_outcome(const struct fcrdns_result *r)
+{
+	switch (r->verdict) {
+	case FCRDNS_PASS:
+		return POLICY_OUTCOME_PASS;
+	case FCRDNS_FAIL:
+		return POLICY_OUTCOME_FAIL;
+	case FCRDNS_NO_PTR:
+		return POLICY_OUTCOME_PERMERROR;
+	case FCRDNS_TEMPFAIL:
+	case FCRDNS_BOGUS:
+		return POLICY_OUTCOME_TEMPERROR;
+	}
+	return POLICY_OUTCOME_UNDECIDED;
+}
+
+static enum policy_outcome helo_outcome(const struct helo_result *r)
+{
+	switch (r->verdict) {
+	case HELO_OK:
+		return POLICY_OUTCOME_OK;
+	case HELO_MISMATCH:
+		return POLICY_OUTCOME_MISMATCH;
+	case HELO_UNRESOLVABLE:
+		return POLICY_OUTCOME_UNRESOLVABLE;
+	case HELO_TEMPFAIL:
+		return POLICY_OUTCOME_TEMPERROR;
+	}
+	return POLICY_OUTCOME_UNDECIDED;
+}
+
+static enum policy_outcome domain_outcome(const struct mail_domain_result *r)
+{
+	switch (r->verdict) {
+	case MAIL_DOMAIN_OK:
+		return POLICY_OUTCOME_OK;
+	case MAIL_DOMAIN_NULL_MX:
+		return POLICY_OUTCOME_NULL_MX;
+	case MAIL_DOMAIN_NXDOMAIN:
+		return POLICY_OUTCOME_NXDOMAIN;
+	case MAIL_DOMAIN_NO_ADDRESS:
+		return POLICY_OUTCOME_NO_ADDRESS;
+	case MAIL_DOMAIN_MX_UNRESOLVABLE:
+		return POLICY_OUTCOME_MX_UNRESOLVABLE;
+	case MAIL_DOMAIN_LOOPBACK:
+		return POLICY_OUTCOME_LOOPBACK;
+	case MAIL_DOMAIN_TEMPFAIL:
+		return POLICY_OUTCOME_TEMPERROR;
+	case MAIL_DOMAIN_BOGUS:
+		return POLICY_OUTCOME_BOGUS;
+	}
+	return POLICY_OUTCOME_UNDECIDED;
+}
+
+static bool outcome_fine(enum policy_outcome o)
+{
+	return o == POLICY_OUTCOME_OK || o == POLICY_OUTCOME_PASS;
+}
+
+/* ---- starting the checks ------------------------------------------------------------------- */
+
+static struct resolver *resolver_of(const struct session *s)
+{
+	return s->rt ? s->rt->resolver : NULL;
+}
+
+static unsigned deadline_of(const struct session *s)
+{
+	return s->rt->config->dns_deadline_ms;
+}
+
+void verdicts_connect(struct session *s)
+{
+	if (!s->client_addr_known) {
+		/* a local (unix-socket) client: nothing to look up, nothing to check */
+		s->trusted = true;
+		return;
+	}
+	s->trusted = policy_client_trusted(s->rt->policy, &s->client_addr);
+	s->outbound_network = policy_client_outbound(s->rt->policy, &s->client_addr);
+	if (s->trusted || !resolver_of(s))
+		return;
+	s->client_check = fcrdns_start(resolver_of(s), &s->client_addr, deadline_of(s));
+}
+
+void verdicts_helo(struct session *s)
+{
+	if (s->trusted || !resolver_of(s))
+		return;
+	/* a second HELO/EHLO (after STARTTLS, or RSET games) replaces the first */
+	helo_check_free(s->helo_check);
+	s->helo_check = NULL;
+	s->helo_result = NULL;
+	s->helo_check = helo_check_start(resolver_of(s), s->helo, &s->client_addr, deadline_of(s));
+}
+
+void verdicts_mail(struct session *s)
+{
+	char err[128];
+
+	s->sender_parsed = mailaddr_parse(s->from, &s->sender, err, sizeof(err)) == 0;
+	if (!s->sender_parsed)
+		log_debug("%s: sender <%s> not checked: %s", s->id, s->from, err);
+	if (s->trusted || !resolver_of(s) || !s->sender_parsed || s->sender.kind != MAILADDR_DOMAIN)
+		return;
+	/* null sender, address literals and bare local parts have no domain to ask about */
+	s->sender_check = mail_domain_start(resolver_of(s), s->sender.domain, deadline_of(s));
+}
+
+/* ---- one decision -------------------------------------------------------------------------- */
+
+struct decision_input {
+	enum policy_check check;
+	enum policy_outcome outcome;
+	const struct dns_evidence *evidence;	/* the decisive one, or NULL */
+	const char *recipient;			/* NULL before RCPT */
+	const char *recipient_domain;
+	const char *subject;			/* what the check was about, for the log: a domain, a name */
+};
+
+/* "SERVFAIL over udp-tcp", "no answer within 4000 ms", with the server probe's finding. */
+static void cause_text(const struct session *s, const struct dns_evidence *ev, char *buf, size_t size)
+{
+	const struct dns_settings *dns = &s->rt->config->dns;
+	char probe[512] = "";
+	struct strbuf sb;
+
+	strbuf_init(&sb, buf, size);
+	if (!ev || ev->outcome != DNS_TEMPFAIL) {
+		if (ev && ev->outcome == DNS_BOGUS)
+			strbuf_appendf(&sb, "DNSSEC validation failed: %s", ev->why_bogus);
+		return;
+	}
+	switch (ev->cause) {
+	case DNS_CAUSE_DEADLINE:
+		strbuf_appendf(&sb, "no answer within %u ms", s->rt->config->dns_deadline_ms);
+		break;
+	case DNS_CAUSE_SERVFAIL:
+		strbuf_appendf(&sb, "SERVFAIL over %s", dns_transport_name(dns->transport));
+		break;
+	case DNS_CAUSE_REFUSED:
+		strbuf_appendf(&sb, "REFUSED over %s", dns_transport_name(dns->transport));
+		break;
+	case DNS_CAUSE_MALFORMED:
+		strbuf_append(&sb, "malformed answer");
+		break;
+	case DNS_CAUSE_RCODE:
+		strbuf_appendf(&sb, "rcode %d over %s", ev->rcode, dns_transport_name(dns->transport));
+		break;
+	case DNS_CAUSE_LOCAL:
+	case DNS_CAUSE_NONE:
+		strbuf_append(&sb, "internal error");
+		return;
+	}
+	/* libunbound says only SERVFAIL; ask the servers ourselves why (cached, bounded) */
+	if (probe_cache_explain(dns, ev->qname, ev->qtype, probe, sizeof(probe)))
+		strbuf_appendf(&sb, ": %s", probe);
+}
+
+static bool authenticated(const struct session *s)
+{
+	return s->auth[0] != '\0';
+}
+
+/*
+ * Runs the policy on one check's outcome and acts on it.  Returns the milter status for RCPT.
+ * Lines for decisions that change nothing (outcome fine, accepted) are not logged: the message
+ * line carries every outcome.
+ */
+static sfsistat decide(SMFICTX *ctx, struct session *s, const struct decision_input *in)
+{
+	struct policy_facts facts = {0};
+	struct policy_decision d;
+	char cause[768] = "", hostname[DNS_NAME_TEXT_MAX] = "unknown", reply[1024] = "";
+	char storage[LOG_LINE_LEN];
+	struct strbuf line;
+	bool warn = in->outcome == POLICY_OUTCOME_TEMPERROR || in->outcome == POLICY_OUTCOME_UNDECIDED;
+
+	if (s->client_result && s->client_result->confirmed >= 0) {
+		snprintf(hostname, sizeof(hostname), "%s", fcrdns_hostname(s->client_result));
+		size_t n = strlen(hostname);
+		if (n > 1 && hostname[n - 1] == '.')
+			hostname[n - 1] = '\0';
+	}
+	if (!outcome_fine(in->outcome))
+		cause_text(s, in->evidence, cause, sizeof(cause));
+	facts.check = in->check;
+	facts.outcome = in->outcome;
+	facts.client = &s->client_addr;
+	facts.client_hostname = hostname;
+	facts.client_ip_text = s->client_ip;
+	facts.helo = s->helo;
+	facts.sender_address = s->from;
+	facts.sender_domain = s->sender_parsed && s->sender.kind == MAILADDR_DOMAIN ? s->sender.domain : "";
+	facts.recipient = in->recipient;
+	facts.recipient_domain = in->recipient_domain;
+	facts.authenticated = authenticated(s);
+	facts.outbound = authenticated(s) || s->outbound_network;
+	facts.daemon = s->daemon;
+	facts.cause = cause;
+	policy_decide(s->rt->policy, &facts, &d);
+
+	if (outcome_fine(in->outcome) && d.action == POLICY_ACCEPT)
+		return SMFIS_CONTINUE;
+	/* a decision that lets the message go on is logged (and tagged) once per message; the
+	 * recipient check is about each recipient, and a reply is given at every RCPT */
+	if (d.action != POLICY_REJECT && d.action != POLICY_TEMPFAIL && in->check != POLICY_CHECK_RECIPIENT) {
+		if (s->noted & (1u << in->check))
+			return SMFIS_CONTINUE;
+		s->noted |= 1u << in->check;
+	}
+
+	if (d.code)
+		snprintf(reply, sizeof(reply), "%u%s%s %s", d.code, d.xcode[0] ? " " : "", d.xcode, d.text);
+	session_line_start(&line, storage, sizeof(storage), s, "decision");
+	strbuf_append_kv(&line, "check", policy_check_name(in->check));
+	strbuf_append_kv(&line, "outcome", policy_outcome_name(in->outcome));
+	strbuf_append_kv(&line, "action", policy_action_name(d.action));
+	if (d.dry_run)
+		strbuf_append_kv(&line, "dry_run", "yes");
+	strbuf_append_kv(&line, "rule", d.rule);
+	if (reply[0])
+		strbuf_append_kv(&line, "reply", reply);
+	session_line_client(&line, s);
+	strbuf_append_kv(&line, "helo", s->helo);
+	session_line_bracketed(&line, "from", s->from);
+	if (in->recipient)
+		session_line_bracketed(&line, "to", in->recipient);
+	if (in->subject && in->subject[0])
+		strbuf_append_kv(&line, "name", in->subject);
+	if (cause[0])
+		strbuf_append_kv(&line, "cause", cause);
+	if (in->evidence) {
+		strbuf_append_kv(&line, "transport", dns_transport_name(s->rt->config->dns.transport));
+		dns_evidence_format(in->evidence, "dns_", &line);
+	}
+	if (warn)
+		log_warning("%s", strbuf_text(&line));
+	else
+		log_info("%s", strbuf_text(&line));
+
+	if (d.dry_run)
+		return SMFIS_CONTINUE;
+	switch (d.action) {
+	case POLICY_ACCEPT:
+	case POLICY_LOG_ONLY:
+		return SMFIS_CONTINUE;
+	case POLICY_TAG: {
+		size_t used = strlen(s->tags);
+		snprintf(s->tags + used, sizeof(s->tags) - used, "%s%s", used ? "," : "", policy_check_name(in->check));
+		return SMFIS_CONTINUE;
+	}
+	case POLICY_QUARANTINE:
+	case POLICY_DIVERT:
+		/* divert goes to the badmail store once it exists; until then the MTA's hold queue */
+		s->quarantine = true;
+		snprintf(s->quarantine_reason, sizeof(s->quarantine_reason), "dnsguard: %s %s (rule %s)",
+			 policy_check_name(in->check), policy_outcome_name(in->outcome), d.rule);
+		return SMFIS_CONTINUE;
+	case POLICY_REJECT:
+	case POLICY_TEMPFAIL: {
+		char code[8], text[900];	/* libmilter refuses reply text over 980 bytes */
+		snprintf(code, sizeof(code), "%u", d.code);
+		reply_text_sanitize(d.text, text, sizeof(text));
+		if (smfi_setreply(ctx, code, d.xcode[0] ? d.xcode : NULL, text) != MI_SUCCESS)
+			log_warning("%s: the MTA did not take the reply text; it sends its own", s->id);
+		return d.action == POLICY_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	}
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* ---- RCPT: where verdicts are delivered -------------------------------------------------- */
+
+static const struct mail_domain_result *recipient_result(struct session *s, const char *domain)
+{
+	struct rcpt_check *rc;
+
+	for (size_t i = 0; i < s->rcpt_checks; i++)
+		if (strcmp(s->rcpts[i].domain, domain) == 0)
+			return s->rcpts[i].result;
+	if (s->rcpt_checks == RCPT_CHECKS_MAX)
+		return NULL;
+	rc = &s->rcpts[s->rcpt_checks];
+	snprintf(rc->domain, sizeof(rc->domain), "%s", domain);
+	rc->check = mail_domain_start(resolver_of(s), domain, deadline_of(s));
+	if (!rc->check)
+		return NULL;
+	s->rcpt_checks++;
+	rc->result = mail_domain_wait(rc->check);
+	return rc->result;
+}
+
+static const struct dns_evidence *decisive_of(const struct dns_evidence *ev, size_t count, size_t decisive)
+{
+	return count ? &ev[decisive < count ? decisive : 0] : NULL;
+}
+
+sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient)
+{
+	struct mailaddr rcpt;
+	bool rcpt_parsed;
+	const char *rdomain = NULL;
+	char err[128];
+	sfsistat st;
+
+	if (s->trusted)
+		return SMFIS_CONTINUE;
+	rcpt_parsed = mailaddr_parse(recipient, &rcpt, err, sizeof(err)) == 0;
+	if (rcpt_parsed && rcpt.kind == MAILADDR_DOMAIN)
+		rdomain = rcpt.domain;
+
+	/* the client and its HELO: not for SASL-authenticated users (like permit_sasl_authenticated) */
+	if (!authenticated(s)) {
+		struct decision_input in = {.check = POLICY_CHECK_CLIENT, .recipient = recipient,
+					    .recipient_domain = rdomain};
+		if (s->client_check && !s->client_result)
+			s->client_result = fcrdns_wait(s->client_check);
+		if (s->client_result) {
+			in.outcome = client_outcome(s->client_result);
+			in.evidence = decisive_of(s->client_result->evidence, s->client_result->evidence_count,
+						  s->client_result->decisive);
+		} else {
+			in.outcome = POLICY_OUTCOME_UNDECIDED;
+		}
+		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
+			return st;
+
+		if (s->helo_check && !s->helo_result)
+			s->helo_result = helo_check_wait(s->helo_check);
+		if (s->helo_result) {
+			struct decision_input h = {.check = POLICY_CHECK_HELO, .recipient = recipient,
+						   .recipient_domain = rdomain, .subject = s->helo};
+			h.outcome = helo_outcome(s->helo_result);
+			h.evidence = decisive_of(s->helo_result->evidence, s->helo_result->evidence_count,
+						 s->helo_result->decisive);
+			if ((st = decide(ctx, s, &h)) != SMFIS_CONTINUE)
+				return st;
+		}
+	}
+
+	if (s->sender_check && !s->sender_result)
+		s->sender_result = mail_domain_wait(s->sender_check);
+	if (s->sender_result) {
+		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
+					    .recipient_domain = rdomain, .subject = s->sender.domain};
+		in.outcome = domain_outcome(s->sender_result);
+		in.evidence = decisive_of(s->sender_result->evidence, s->sender_result->evidence_count,
+					  s->sender_result->decisive);
+		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
+			return st;
+	}
+
+	/* outbound mail: a local user learns at once that the recipient's domain cannot get mail */
+	if ((authenticated(s) || s->outbound_network) && rdomain && resolver_of(s)) {
+		const struct mail_domain_result *r = recipient_result(s, rdomain);
+		struct decision_input in = {.check = POLICY_CHECK_RECIPIENT, .recipient = recipient,
+					    .recipient_domain = rdomain, .subject = rdomain};
+		if (r) {
+			in.outcome = domain_outcome(r);
+			in.evidence = decisive_of(r->evidence, r->evidence_count, r->decisive);
+		} else {
+			in.outcome = POLICY_OUTCOME_UNDECIDED;
+		}
+		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
+			return st;
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* ---- headers ----------------------------------------------------------------------------------- */
+
+void verdicts_header(struct session *s, const char *name, const char *value)
+{
+	if (strcasecmp(name, AUTH_RESULTS_HEADER) == 0) {
+		s->ar_seen++;
+		if (auth_results_is_ours(value, s->authserv_id) && s->ar_delete_count < HEADER_DELETIONS_MAX)
+			s->ar_delete[s->ar_delete_count++] = s->ar_seen;
+	} else if (strcasecmp(name, DNSGUARD_HEADER) == 0) {
+		s->dg_seen++;
+	}
+}
+
+void verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
+{
+	char value[1024], summary[256] = "";
+	struct strbuf sb;
+
+	if (s->trusted) {
+		strbuf_append_kv(line, "checks", "trusted");
+		strbuf_append_kv(line, "action", "accept");
+		return;
+	}
+	/* forged or looped copies of our fields go first; highest index first, so indexes hold */
+	for (size_t i = s->ar_delete_count; i-- > 0;)
+		smfi_chgheader(ctx, AUTH_RESULTS_HEADER, (int)s->ar_delete[i], NULL);
+	for (unsigned i = s->dg_seen; i > 0; i--)
+		smfi_chgheader(ctx, DNSGUARD_HEADER, (int)i, NULL);
+
+	strbuf_init(&sb, summary, sizeof(summary));
+	if (s->client_result && !authenticated(s)) {
+		char ip[64];
+		snprintf(ip, sizeof(ip), "%s", s->client_ip);
+		auth_results_iprev(s->authserv_id, fcrdns_iprev_result(s->client_result->verdict), ip,
+				   s->client_result->confirmed >= 0 ? fcrdns_hostname(s->client_result) : NULL, value,
+				   sizeof(value));
+		smfi_insheader(ctx, 0, AUTH_RESULTS_HEADER, value);
+		strbuf_appendf(&sb, "client=%s", policy_outcome_name(client_outcome(s->client_result)));
+	}
+	if (s->helo_result && !authenticated(s))
+		strbuf_appendf(&sb, "%shelo=%s", strbuf_len(&sb) ? " " : "",
+			       policy_outcome_name(helo_outcome(s->helo_result)));
+	if (s->sender_result)
+		strbuf_appendf(&sb, "%ssender=%s", strbuf_len(&sb) ? " " : "",
+			       policy_outcome_name(domain_outcome(s->sender_result)));
+	if (strbuf_len(&sb)) {
+		snprintf(value, sizeof(value), "%s (%s)", summary, s->authserv_id);
+		smfi_insheader(ctx, 0, DNSGUARD_HEADER, value);
+		strbuf_append_kv(line, "checks", summary);
+	}
+	if (s->tags[0])
+		strbuf_append_kv(line, "tagged", s->tags);
+	if (s->quarantine) {
+		smfi_quarantine(ctx, s->quarantine_reason);
+		strbuf_append_kv(line, "action", "quarantine");
+	} else {
+		strbuf_append_kv(line, "action", "accept");
+	}
+}
+
+/* ---- cleanup ------------------------------------------------------------------------------------- */
+
+void verdicts_end_message(struct session *s)
+{
+	mail_domain_free(s->sender_check);
+	s->sender_check = NULL;
+	s->sender_result = NULL;
+	for (size_t i = 0; i < s->rcpt_checks; i++)
+		mail_domain_free(s->rcpts[i].check);
+	s->rcpt_checks = 0;
+	s->sender_parsed = false;
+	s->tags[0] = '\0';
+	s->noted = 0;
+	s->quarantine = false;
+	s->quarantine_reason[0] = '\0';
+	s->ar_seen = s->dg_seen = 0;
+	s->ar_delete_count = 0;
+}
+
+void verdicts_end_session(struct session *s)
+{
+	verdicts_end_message(s);
+	fcrdns_free(s->client_check);
+	s->client_check = NULL;
+	s->client_result = NULL;
+	helo_check_free(s->helo_check);
+	s->helo_check = NULL;
+	s->helo_result = NULL;
+}

@@ -1,0 +1,34 @@
+/*
+ * verdicts - the checks of one SMTP session: when they start, when their verdicts are delivered,
+ * what the policy makes of them, and the log line of every decision.
+ *
+ * Lookups start as early as possible (client at connect, HELO at HELO, sender at MAIL) and run
+ * while the session goes on; verdicts are delivered at RCPT (like Postfix's smtpd_delay_reject),
+ * so that recipient exceptions such as postmaster@ can still apply, and with the whole context
+ * in the log line.  Accepted mail gets Authentication-Results (iprev) and X-DNSGuard at the end
+ * of the message, after forged copies of both are removed.
+ */
+#ifndef DNSGUARD_VERDICTS_H
+#define DNSGUARD_VERDICTS_H
+
+#include <libmilter/mfapi.h>
+
+#include "session.h"
+
+void verdicts_connect(struct session *s);
+void verdicts_helo(struct session *s);
+void verdicts_mail(struct session *s);
+/* Decides every check for this recipient; sets the reply and returns SMFIS_REJECT/TEMPFAIL
+ * when the policy says so, else SMFIS_CONTINUE. */
+sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient);
+/* Notes header fields that claim to be ours. */
+void verdicts_header(struct session *s, const char *name, const char *value);
+/* End of message: removes forged fields, adds ours, quarantines if asked; appends the checks'
+ * outcomes and the action to the message log line. */
+void verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line);
+/* Frees what belongs to one message (at MAIL, abort, end of message and close). */
+void verdicts_end_message(struct session *s);
+/* Frees what belongs to the connection (at close). */
+void verdicts_end_session(struct session *s);
+
+#endif
