@@ -148,8 +148,9 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long 
 			     unsigned long *want2, unsigned long *want3)
 {
 	/* Steps dnsguard does not use; ask only for what the MTA offers, or libmilter refuses.
-	 * Headers are read (forged copies of ours are removed) but need no reply each. */
-	const unsigned long skip = SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_HDR;
+	 * Headers are read: forged copies of ours are removed.  (SMFIP_NR_HDR would save a reply
+	 * per header, but the callback must then know, per connection, to answer SMFIS_NOREPLY.) */
+	const unsigned long skip = SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
 	const unsigned long may = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 
 	(void)ctx;

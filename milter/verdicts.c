@@ -417,11 +417,15 @@ void verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 
 	strbuf_init(&sb, summary, sizeof(summary));
 	if (s->client_result && !authenticated(s)) {
-		char ip[64];
-		snprintf(ip, sizeof(ip), "%s", s->client_ip);
-		auth_results_iprev(s->authserv_id, fcrdns_iprev_result(s->client_result->verdict), ip,
-				   s->client_result->confirmed >= 0 ? fcrdns_hostname(s->client_result) : NULL, value,
-				   sizeof(value));
+		char name[DNS_NAME_TEXT_MAX] = "";
+		size_t n;
+		if (s->client_result->confirmed >= 0)
+			snprintf(name, sizeof(name), "%s", fcrdns_hostname(s->client_result));
+		n = strlen(name);
+		if (n > 1 && name[n - 1] == '.')
+			name[n - 1] = '\0';
+		auth_results_iprev(s->authserv_id, fcrdns_iprev_result(s->client_result->verdict), s->client_ip, name,
+				   value, sizeof(value));
 		smfi_insheader(ctx, 0, AUTH_RESULTS_HEADER, value);
 		strbuf_appendf(&sb, "client=%s", policy_outcome_name(client_outcome(s->client_result)));
 	}

@@ -44,6 +44,12 @@ sample() {
     done
     # dnsguard's lines for this transaction, as they reach syslog (mail.log on a real system)
     sleep 0.3
+    if h_smtp_reply_to DOT | grep -q '^250'; then
+        h_wait_for_delivery "$to" 1 5 >/dev/null 2>&1
+        local f
+        f=$(ls -t "$T"/delivered/new/* 2>/dev/null | head -n 1)
+        [ -n "$f" ] && sed '/^$/q' "$f" | grep -E '^(Authentication-Results|X-DNSGuard):' | sed 's/^/     header: /'
+    fi
     tail -n +"$((before + 1))" "$T/syslog" | grep ' dnsguard\[' | sed 's/^/     log: /'
     echo
 }
