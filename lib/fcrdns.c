@@ -7,21 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns_questions.h"
 #include "dns_rdata.h"
-
-struct ask {
-	struct fcrdns_check *check;
-	size_t slot;
-	int name;		/* index in names, or -1 for the PTR question */
-	bool answered;
-};
 
 struct fcrdns_check {
 	struct dns_job *job;
 	struct fcrdns_result result;
 	bool decided;
 	unsigned open;		/* forward questions not answered yet */
-	struct ask asks[FCRDNS_EVIDENCE_MAX];
+	struct dns_questions set;	/* tag: index in names, or -1 for the PTR question */
+	struct dns_question questions[FCRDNS_EVIDENCE_MAX];
 };
 
 const char *fcrdns_verdict_name(enum fcrdns_verdict verdict)
@@ -74,42 +69,12 @@ static void decide(struct fcrdns_check *c, enum fcrdns_verdict verdict, size_t d
 
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer);
 
-/* Once the verdict is in, questions still open did not matter: drop them from the evidence. */
-static void drop_unanswered(struct ask *asks, struct dns_evidence *evidence, size_t *count, size_t *decisive)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < *count; i++) {
-		if (!asks[i].answered)
-			continue;
-		if (i == *decisive)
-			*decisive = kept;
-		evidence[kept++] = evidence[i];
-	}
-	*count = kept;
-}
-
 static void ask(struct fcrdns_check *c, const char *qname, uint16_t qtype, int name)
 {
-	size_t slot = c->result.evidence_count;
-	struct ask *a;
-
-	if (slot == FCRDNS_EVIDENCE_MAX)
-		return;
-	c->result.evidence_count++;
-	a = &c->asks[slot];
-	a->check = c;
-	a->slot = slot;
-	a->name = name;
-	a->answered = false;
-	dns_evidence_unanswered(&c->result.evidence[slot], qname, qtype, DNS_CAUSE_DEADLINE, 0);
 	if (name >= 0)
 		c->open++;
-	if (dns_job_ask(c->job, qname, qtype, on_answer, a) != 0) {
-		struct dns_answer local = {0};
-		dns_evidence_unanswered(&local.ev, qname, qtype, DNS_CAUSE_LOCAL, 0);
-		on_answer(c->job, a, &local);
-	}
+	if (!dns_questions_ask(&c->set, qname, qtype, name) && name >= 0)
+		c->open--;
 }
 
 static uint16_t forward_type(const struct fcrdns_check *c)
@@ -181,20 +146,18 @@ static void evaluate(struct fcrdns_check *c)
 
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer)
 {
-	struct ask *a = arg;
-	struct fcrdns_check *c = a->check;
+	struct dns_question *q = arg;
+	struct fcrdns_check *c = q->owner;
 
 	(void)job;
-	if (a->answered || c->decided)
+	if (c->decided || !dns_questions_record(q, answer))
 		return;
-	a->answered = true;
-	c->result.evidence[a->slot] = answer->ev;
-	if (a->name < 0) {
+	if (q->tag < 0) {
 		on_ptr(c, answer);
 		return;
 	}
 	c->open--;
-	on_forward(c, answer, a->name, a->slot);
+	on_forward(c, answer, q->tag, q->slot);
 	if (!c->decided && c->open == 0)
 		evaluate(c);
 }
@@ -211,6 +174,9 @@ struct fcrdns_check *fcrdns_start(struct resolver *resolver, const struct netadd
 		free(c);
 		return NULL;
 	}
+	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c, .questions = c->questions,
+					.evidence = c->result.evidence, .max = FCRDNS_EVIDENCE_MAX,
+					.count = &c->result.evidence_count};
 	c->result.client = *client;
 	c->result.confirmed = -1;
 	dns_reverse_name(client, reverse, sizeof(reverse));
@@ -225,19 +191,11 @@ const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *c)
 	dns_job_wait(c->job);
 	dns_job_lock(c->job);
 	if (!c->decided) {
-		struct fcrdns_result *r = &c->result;
-		size_t first_open = 0;
-		for (size_t i = 0; i < r->evidence_count; i++)
-			if (!c->asks[i].answered) {
-				r->evidence[i].ms = dns_job_elapsed_ms(c->job);
-				if (!first_open && i)
-					first_open = i;
-			}
+		c->result.decisive = dns_questions_settle(&c->set, false, NULL);
+		c->result.verdict = FCRDNS_TEMPFAIL;
 		c->decided = true;
-		r->verdict = FCRDNS_TEMPFAIL;
-		r->decisive = first_open;
 	} else {
-		drop_unanswered(c->asks, c->result.evidence, &c->result.evidence_count, &c->result.decisive);
+		dns_questions_settle(&c->set, true, &c->result.decisive);
 	}
 	c->result.ms = dns_job_elapsed_ms(c->job);
 	dns_job_unlock(c->job);

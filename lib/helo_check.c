@@ -8,20 +8,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dns_questions.h"
 #include "dns_rdata.h"
-
-struct ask {
-	struct helo_check *check;
-	size_t slot;
-	bool answered;
-};
 
 struct helo_check {
 	struct dns_job *job;	/* NULL for literals: decided at start */
 	struct helo_result result;
 	struct netaddr client;
 	bool decided;
-	struct ask asks[3];
+	struct dns_questions set;
+	struct dns_question questions[3];
 	unsigned open;
 };
 
@@ -107,21 +103,19 @@ static void evaluate(struct helo_check *c)
 
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer)
 {
-	struct ask *a = arg;
-	struct helo_check *c = a->check;
+	struct dns_question *q = arg;
+	struct helo_check *c = q->owner;
 
 	(void)job;
-	if (a->answered || c->decided)
+	if (c->decided || !dns_questions_record(q, answer))
 		return;
-	a->answered = true;
 	c->open--;
-	c->result.evidence[a->slot] = answer->ev;
 	if (answer->ev.outcome == DNS_FOUND && answer->ev.qtype != LDNS_RR_TYPE_MX) {
 		struct netaddr addrs[16];
 		size_t n = dns_rdata_addresses(answer->packet, answer->ev.qtype, addrs, 16, NULL);
 		for (size_t i = 0; i < n; i++)
 			if (netaddr_equal(&addrs[i], &c->client)) {
-				decide(c, HELO_OK, a->slot);
+				decide(c, HELO_OK, q->slot);
 				return;
 			}
 	}
@@ -157,24 +151,13 @@ struct helo_check *helo_check_start(struct resolver *resolver, const char *helo,
 		free(c);
 		return NULL;
 	}
+	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c, .questions = c->questions,
+					.evidence = c->result.evidence, .max = 3, .count = &c->result.evidence_count};
 	dns_job_lock(c->job);
-	for (size_t i = 0; i < 3 && !c->decided; i++) {
-		struct ask *a = &c->asks[i];
-		a->check = c;
-		a->slot = i;
-		c->result.evidence_count = i + 1;
-		dns_evidence_unanswered(&c->result.evidence[i], helo, types[i], DNS_CAUSE_DEADLINE, 0);
-		c->open++;
-		if (dns_job_ask(c->job, helo, types[i], on_answer, a) != 0) {
-			/* not a name DNS can ask for (spaces, empty labels, too long): it resolves nowhere */
-			c->open--;
-			a->answered = true;
-			if (i == 0) {
-				c->result.evidence_count = 0;
-				decide(c, HELO_UNRESOLVABLE, 0);
-			}
-		}
-	}
+	/* all three at once; open is counted first, so an answer given at once cannot finish early */
+	c->open = 3;
+	for (size_t i = 0; i < 3 && !c->decided; i++)
+		dns_questions_ask(&c->set, helo, types[i], (int)i);
 	dns_job_unlock(c->job);
 	return c;
 }
@@ -186,21 +169,10 @@ const struct helo_result *helo_check_wait(struct helo_check *c)
 	dns_job_wait(c->job);
 	dns_job_lock(c->job);
 	if (!c->decided) {
-		for (size_t i = 0; i < c->result.evidence_count; i++)
-			if (!c->asks[i].answered)
-				c->result.evidence[i].ms = dns_job_elapsed_ms(c->job);
+		dns_questions_settle(&c->set, false, NULL);
 		evaluate(c);
 	} else {
-		/* questions cut short by an early verdict did not matter */
-		size_t kept = 0;
-		for (size_t i = 0; i < c->result.evidence_count; i++) {
-			if (!c->asks[i].answered)
-				continue;
-			if (i == c->result.decisive)
-				c->result.decisive = kept;
-			c->result.evidence[kept++] = c->result.evidence[i];
-		}
-		c->result.evidence_count = kept;
+		dns_questions_settle(&c->set, true, &c->result.decisive);
 	}
 	c->result.ms = dns_job_elapsed_ms(c->job);
 	dns_job_unlock(c->job);

@@ -7,13 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One question asked: where its evidence goes and which mail host it is for. */
-struct ask {
-	struct mail_domain_check *check;
-	size_t slot;		/* index in result.evidence */
-	int host;		/* index in hosts, or -1 for the MX question */
-	bool answered;
-};
+#include "dns_questions.h"
 
 struct host {
 	char name[DNS_NAME_TEXT_MAX];
@@ -25,7 +19,8 @@ struct mail_domain_check {
 	struct dns_job *job;
 	struct mail_domain_result result;
 	bool decided;
-	struct ask asks[MAIL_DOMAIN_EVIDENCE_MAX];
+	struct dns_questions set;	/* tag: index in hosts, or -1 for the MX question */
+	struct dns_question questions[MAIL_DOMAIN_EVIDENCE_MAX];
 	struct host hosts[MAIL_DOMAIN_HOSTS_MAX];
 	size_t host_count;
 	size_t bad_hosts;	/* localhost or literal MX targets, never asked */
@@ -66,44 +61,13 @@ static void decide(struct mail_domain_check *c, enum mail_domain_verdict verdict
 
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer);
 
-/* Once the verdict is in, questions still open did not matter: drop them from the evidence. */
-static void drop_unanswered(struct ask *asks, struct dns_evidence *evidence, size_t *count, size_t *decisive)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < *count; i++) {
-		if (!asks[i].answered)
-			continue;
-		if (i == *decisive)
-			*decisive = kept;
-		evidence[kept++] = evidence[i];
-	}
-	*count = kept;
-}
-
-/* Reserves an evidence slot and asks; a question that cannot be asked is answered at once as a
- * local failure, so the evaluation below sees every question either way. */
+/* Asks one question for mail host `host` (-1: the MX question). */
 static void ask(struct mail_domain_check *c, const char *qname, uint16_t qtype, int host)
 {
-	size_t slot = c->result.evidence_count;
-	struct ask *a;
-
-	if (slot == MAIL_DOMAIN_EVIDENCE_MAX)
-		return;
-	c->result.evidence_count++;
-	a = &c->asks[slot];
-	a->check = c;
-	a->slot = slot;
-	a->host = host;
-	a->answered = false;
-	dns_evidence_unanswered(&c->result.evidence[slot], qname, qtype, DNS_CAUSE_DEADLINE, 0);
 	if (host >= 0)
 		c->hosts[host].open++;
-	if (dns_job_ask(c->job, qname, qtype, on_answer, a) != 0) {
-		struct dns_answer local = {0};
-		dns_evidence_unanswered(&local.ev, qname, qtype, DNS_CAUSE_LOCAL, 0);
-		on_answer(c->job, a, &local);
-	}
+	if (!dns_questions_ask(&c->set, qname, qtype, host) && host >= 0)
+		c->hosts[host].open--;
 }
 
 /* An MX target that names no real host: "localhost" or an address written as a name. */
@@ -248,20 +212,18 @@ static bool hosts_open(const struct mail_domain_check *c)
 
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer)
 {
-	struct ask *a = arg;
-	struct mail_domain_check *c = a->check;
+	struct dns_question *q = arg;
+	struct mail_domain_check *c = q->owner;
 
 	(void)job;
-	if (a->answered || c->decided)
+	if (c->decided || !dns_questions_record(q, answer))
 		return;
-	a->answered = true;
-	c->result.evidence[a->slot] = answer->ev;
-	if (a->host < 0) {
-		on_mx(c, answer, a->slot);
+	if (q->tag < 0) {
+		on_mx(c, answer, q->slot);
 		return;
 	}
-	c->hosts[a->host].open--;
-	on_address(c, answer, a->host, a->slot);
+	c->hosts[q->tag].open--;
+	on_address(c, answer, q->tag, q->slot);
 	if (!c->decided && !hosts_open(c))
 		evaluate_hosts(c);
 }
@@ -278,6 +240,9 @@ struct mail_domain_check *mail_domain_start(struct resolver *resolver, const cha
 		free(c);
 		return NULL;
 	}
+	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c, .questions = c->questions,
+					.evidence = c->result.evidence, .max = MAIL_DOMAIN_EVIDENCE_MAX,
+					.count = &c->result.evidence_count};
 	/* names are kept with their final dot, lower case, as the evidence shows them */
 	snprintf(c->result.domain, sizeof(c->result.domain), "%s", domain);
 	len = strlen(c->result.domain);
@@ -298,19 +263,11 @@ const struct mail_domain_result *mail_domain_wait(struct mail_domain_check *c)
 	dns_job_lock(c->job);
 	if (!c->decided) {
 		/* the deadline passed: what is still open is a temporary failure of its own */
-		struct mail_domain_result *r = &c->result;
-		size_t first_open = 0;
-		for (size_t i = 0; i < r->evidence_count; i++)
-			if (!c->asks[i].answered) {
-				r->evidence[i].ms = dns_job_elapsed_ms(c->job);
-				if (!first_open && i)
-					first_open = i;
-			}
+		c->result.decisive = dns_questions_settle(&c->set, false, NULL);
+		c->result.verdict = MAIL_DOMAIN_TEMPFAIL;
 		c->decided = true;
-		r->verdict = MAIL_DOMAIN_TEMPFAIL;
-		r->decisive = first_open;
 	} else {
-		drop_unanswered(c->asks, c->result.evidence, &c->result.evidence_count, &c->result.decisive);
+		dns_questions_settle(&c->set, true, &c->result.decisive);
 	}
 	c->result.ms = dns_job_elapsed_ms(c->job);
 	dns_job_unlock(c->job);
