@@ -263,10 +263,10 @@ static int configure(struct resolver *r, const char *resolv_conf, char *err, siz
 	}
 	/*
 	 * Library defaults are sized for a stub: 16 outgoing sockets (hundreds of concurrent lookups
-	 * to a silent server then queue for minutes), 2 TCP streams, 1 MB caches.  Retries: with the
-	 * default 5 a silent server holds each query for 17 s; with 1 any server slower than the
-	 * initial retransmit timeout (376 ms) fails at 0.75 s; 3 gives up on silence at ~5 s and still
-	 * waits for a 1.5 s server.  Our deadline bounds every wait whatever libunbound does.
+	 * to a silent server then queue for minutes), 2 TCP streams, 1 MB caches.  Retries: with 1,
+	 * any server slower than the retransmit timeout fails at once; 3 (with the 1 s timeout floor
+	 * below) waits for a 1.5 s server and gives up on silence at ~14 s instead of the default's
+	 * longer.  Our deadline bounds every wait whatever libunbound does.
 	 */
 	static const char *const fixed[][2] = {
 		{"outgoing-range:", "512"},
@@ -276,6 +276,13 @@ static int configure(struct resolver *r, const char *resolv_conf, char *err, siz
 		/* keep probing a server marked down, so recovery is seen within seconds */
 		{"infra-keep-probing:", "yes"},
 		{"infra-host-ttl:", "60"},
+		/*
+		 * A forwarder answers from its cache in a millisecond and recursing in hundreds:
+		 * with the default 50 ms floor the retransmit timeout learnt from fast answers
+		 * gives up on slow ones (a 350 ms answer failed at 704 ms).  unbound's manual
+		 * recommends raising it for forwarders.
+		 */
+		{"infra-cache-min-rtt:", "1000"},
 	};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (set_option(ctx, fixed[i][0], fixed[i][1], err, errlen))
