@@ -73,6 +73,8 @@ static const struct config_key keys[] = {
 	 "test., 127.in-addr.arpa. and private reverse zones: servers (ask them), local (libunbound's answers) or auto"},
 	{"dns_trust_anchor", KEY_PATH_OR_EMPTY, FIELD(dns_trust_anchor), "", 0, 0,
 	 "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); a bogus answer is then its own outcome"},
+	{"dns_root_hints", KEY_PATH_OR_EMPTY, FIELD(dns_root_hints), "", 0, 0,
+	 "with dns_servers = recursive: root hints of a private root (empty: the Internet's root servers)"},
 	{"dns_deadline", KEY_DURATION, FIELD(dns_deadline_ms), "4s", 100, 60000,
 	 "longest wait for DNS in one SMTP stage; keep it under the MTA's milter timeouts"},
 	{"authserv_id", KEY_STRING, FIELD(authserv_id), "", 0, 0,

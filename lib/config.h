@@ -34,6 +34,7 @@ struct config {
 	struct dns_settings dns;
 	unsigned dns_deadline_ms;
 	char *dns_trust_anchor;
+	char *dns_root_hints;
 	char *authserv_id;
 	char *policy_file;
 	char *badmail_dir;

@@ -247,7 +247,7 @@ static int set_option(struct ub_ctx *ctx, const char *name, const char *value, c
 	return rc == 0 ? 0 : -1;
 }
 
-static int configure(struct resolver *r, const char *resolv_conf, char *err, size_t errlen)
+static int configure(struct resolver *r, const char *resolv_conf, const char *root_hints, char *err, size_t errlen)
 {
 	const struct dns_settings *dns = &r->options.dns;
 	struct ub_ctx *ctx = r->ctx;
@@ -337,6 +337,11 @@ static int configure(struct resolver *r, const char *resolv_conf, char *err, siz
 		}
 		break;
 	case DNS_MODE_RECURSIVE:
+		/* a private root (air-gapped sites, the tests) may well be on this host */
+		if (root_hints && *root_hints &&
+		    (set_option(ctx, "root-hints:", root_hints, err, errlen) ||
+		     set_option(ctx, "do-not-query-localhost:", "no", err, errlen)))
+			return -1;
 		break;
 	}
 
@@ -473,7 +478,7 @@ struct resolver *resolver_new(const struct resolver_options *options, char *err,
 		snprintf(err, errlen, "libunbound: cannot create a context");
 		goto fail;
 	}
-	if (configure(r, options->resolv_conf, err, errlen))
+	if (configure(r, options->resolv_conf, options->root_hints, err, errlen))
 		goto fail;
 	if (event) {
 		if (start_event_loop(r, err, errlen))

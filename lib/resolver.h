@@ -84,6 +84,7 @@ struct resolver_options {
 	struct dns_settings dns;	/* servers, transport, built-in zones */
 	const char *trust_anchor_file;	/* NULL or "": no DNSSEC validation */
 	const char *resolv_conf;	/* DNS_MODE_RESOLV_CONF reads this; NULL: /etc/resolv.conf */
+	const char *root_hints;		/* DNS_MODE_RECURSIVE: a private root; NULL: the Internet's */
 	size_t cache_bytes;		/* message cache; the rrset cache gets twice as much; 0: 4 MB */
 	/*
 	 * How libunbound is driven; the jobs, handlers and outcomes are the same either way

@@ -73,6 +73,7 @@ bool runtime_start_dns(struct runtime *rt, struct strbuf *errors)
 	struct resolver_options options = {
 		.dns = rt->config->dns,
 		.trust_anchor_file = rt->config->dns_trust_anchor,
+		.root_hints = rt->config->dns_root_hints,
 	};
 	char why[512];
 

@@ -2,7 +2,7 @@
  * dns-lookup - drive dnsguard's DNS core from the command line, for the integration tests.
  *
  *   dns-lookup [-s addr@port]... [-t udp-tcp|tcp|udp] [-z auto|servers|local] [-a anchor]
- *              [-r resolv.conf] [-d deadline_ms] COMMAND
+ *              [-r resolv.conf | -R root.hints] [-d deadline_ms] COMMAND
  *   COMMAND:  lookup NAME TYPE [NAME TYPE]...   asked together in one job, one line per answer
  *             domain NAME                       the mail-domain check
  *             client ADDRESS                    the forward-confirmed reverse DNS check
@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 	/* DNSGUARD_RESOLVER_STYLE=event runs the same tests on the ub_resolve_event style. */
 	if (getenv("DNSGUARD_RESOLVER_STYLE") && strcmp(getenv("DNSGUARD_RESOLVER_STYLE"), "event") == 0)
 		o.style = RESOLVER_STYLE_EVENT;
-	while ((opt = getopt(argc, argv, "+s:t:z:a:r:d:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "+s:t:z:a:r:R:d:i:")) != -1) {
 		switch (opt) {
 		case 's':
 			if (o.dns.server_count == DNS_SERVERS_MAX ||
@@ -269,6 +269,10 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			o.resolv_conf = optarg;
+			break;
+		case 'R':
+			o.dns.mode = DNS_MODE_RECURSIVE;
+			o.root_hints = optarg;
 			break;
 		case 'd':
 			deadline = (unsigned)atoi(optarg);
