@@ -148,16 +148,24 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long 
 			     unsigned long *want2, unsigned long *want3)
 {
 	/* Steps dnsguard does not use; ask only for what the MTA offers, or libmilter refuses.
-	 * Headers are read: forged copies of ours are removed.  (SMFIP_NR_HDR would save a reply
-	 * per header, but the callback must then know, per connection, to answer SMFIS_NOREPLY.) */
+	 * Headers are read (forged copies of ours are removed) without a reply each when the MTA
+	 * allows it: the session, made here, remembers that its header callback must then say
+	 * SMFIS_NOREPLY. */
 	const unsigned long skip = SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
 	const unsigned long may = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+	struct session *s = calloc(1, sizeof(*s));
 
-	(void)ctx;
 	(void)unused2;
 	(void)unused3;
 	*want_actions = actions & may;
 	*want_steps = steps & skip;
+	if (s) {
+		if (steps & SMFIP_NR_HDR) {
+			*want_steps |= SMFIP_NR_HDR;
+			s->no_reply_headers = true;
+		}
+		smfi_setpriv(ctx, s);
+	}
 	*want2 = 0;
 	*want3 = 0;
 	return SMFIS_CONTINUE;
@@ -165,13 +173,15 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long 
 
 static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	/* made at negotiation (protocol 6); an older MTA skips that step */
+	struct session *s = session_of(ctx) ? session_of(ctx) : calloc(1, sizeof(*s));
 	const char *daemon;
 	struct strbuf line;
 	char storage[LOG_LINE_LEN];
 
 	if (atomic_load(&draining)) {
 		free(s);
+		smfi_setpriv(ctx, NULL);
 		log_info("connect: dnsguard is stopping: tempfail");
 		return SMFIS_TEMPFAIL;
 	}
@@ -179,6 +189,7 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		log_warning("connect: out of memory: tempfail");
 		return SMFIS_TEMPFAIL;
 	}
+	s->connected = true;
 	session_id_new(s->id);
 	s->rt = runtime_acquire();
 	/* the address from the connect call, not {client_addr}: Sendmail does not send that macro */
@@ -272,7 +283,7 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 
 	if (s && name && value)
 		verdicts_header(s, name, value);
-	return SMFIS_CONTINUE;
+	return s && s->no_reply_headers ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat on_eom(SMFICTX *ctx)
@@ -313,6 +324,12 @@ static sfsistat on_close(SMFICTX *ctx)
 
 	if (!s)
 		return SMFIS_CONTINUE;
+	if (!s->connected) {
+		/* negotiated, then gone before connect: nothing was counted or pinned */
+		smfi_setpriv(ctx, NULL);
+		free(s);
+		return SMFIS_CONTINUE;
+	}
 	session_line_start(&line, storage, sizeof(storage), s, "disconnect");
 	session_line_client(&line, s);
 	strbuf_appendf(&line, " messages=%u", s->messages);

@@ -34,6 +34,8 @@ struct rcpt_check {
 
 struct session {
 	char id[SESSION_ID_SIZE];
+	bool connected;			/* the connect callback ran: counted, generation pinned */
+	bool no_reply_headers;		/* SMFIP_NR_HDR negotiated: header callbacks say NOREPLY */
 	struct runtime *rt;
 	struct netaddr client_addr;
 	bool client_addr_known;
@@ -61,7 +63,7 @@ struct session {
 	unsigned rcpt_count;
 	struct mail_domain_check *sender_check;
 	const struct mail_domain_result *sender_result;
-	struct rcpt_check rcpts[RCPT_CHECKS_MAX];
+	struct rcpt_check *rcpts;	/* RCPT_CHECKS_MAX, allocated at the first recipient check */
 	size_t rcpt_checks;
 	char tags[256];			/* checks tagged, for the message line */
 	unsigned noted;			/* checks whose non-blocking decision is logged (1 << check) */

@@ -299,6 +299,9 @@ static const struct mail_domain_result *recipient_result(struct session *s, cons
 			return s->rcpts[i].result;
 	if (s->rcpt_checks == RCPT_CHECKS_MAX)
 		return NULL;
+	/* only outbound sessions check recipients: the others do not pay for the table */
+	if (!s->rcpts && !(s->rcpts = calloc(RCPT_CHECKS_MAX, sizeof(*s->rcpts))))
+		return NULL;
 	rc = &s->rcpts[s->rcpt_checks];
 	snprintf(rc->domain, sizeof(rc->domain), "%s", domain);
 	rc->check = mail_domain_start(resolver_of(s), domain, deadline_of(s));
@@ -472,6 +475,8 @@ void verdicts_end_message(struct session *s)
 void verdicts_end_session(struct session *s)
 {
 	verdicts_end_message(s);
+	free(s->rcpts);
+	s->rcpts = NULL;
 	fcrdns_free(s->client_check);
 	s->client_check = NULL;
 	s->client_result = NULL;
