@@ -19,6 +19,7 @@ struct slot {
 	char qname[256];
 	uint16_t qtype;
 	long long at_ms;
+	bool server_down;	/* neither UDP nor TCP answered: true of every question */
 	char sentence[DNS_PROBE_TEXT_SIZE];
 };
 
@@ -47,8 +48,10 @@ static bool lookup(const struct dns_server *server, const char *qname, uint16_t 
 	pthread_mutex_lock(&lock);
 	for (size_t i = 0; i < CACHE_SLOTS && !found; i++) {
 		const struct slot *sl = &slots[i];
-		if (sl->at_ms && now - sl->at_ms < PROBE_CACHE_TTL_MS && sl->qtype == qtype &&
-		    same_server(&sl->server, server) && strcasecmp(sl->qname, qname) == 0) {
+		/* a server that answers nothing is down for every name: one probe per server, not per
+		 * name, or every fresh name would wait out another probe after the deadline */
+		if (sl->at_ms && now - sl->at_ms < PROBE_CACHE_TTL_MS && same_server(&sl->server, server) &&
+		    (sl->server_down || (sl->qtype == qtype && strcasecmp(sl->qname, qname) == 0))) {
 			snprintf(out, size, "%s", sl->sentence);
 			found = true;
 		}
@@ -57,7 +60,8 @@ static bool lookup(const struct dns_server *server, const char *qname, uint16_t 
 	return found;
 }
 
-static void store(const struct dns_server *server, const char *qname, uint16_t qtype, const char *sentence)
+static void store(const struct dns_server *server, const char *qname, uint16_t qtype, bool server_down,
+		  const char *sentence)
 {
 	struct slot *sl;
 
@@ -68,6 +72,7 @@ static void store(const struct dns_server *server, const char *qname, uint16_t q
 	snprintf(sl->qname, sizeof(sl->qname), "%s", qname);
 	sl->qtype = qtype;
 	sl->at_ms = now_ms();
+	sl->server_down = server_down;
 	snprintf(sl->sentence, sizeof(sl->sentence), "%s", sentence);
 	pthread_mutex_unlock(&lock);
 }
@@ -87,7 +92,8 @@ bool probe_cache_explain(const struct dns_settings *dns, const char *qname, uint
 			if (dns_probe_server(&dns->servers[i], qname, qtype, PROBE_CACHE_DEADLINE_MS, &r, err, sizeof(err)) != 0)
 				continue;
 			dns_probe_describe(&r, sentence, sizeof(sentence));
-			store(&dns->servers[i], qname, qtype, sentence);
+			store(&dns->servers[i], qname, qtype,
+			      r.udp.status != DNS_PROBE_ANSWERED && r.tcp.status != DNS_PROBE_ANSWERED, sentence);
 		}
 		strbuf_appendf(&sb, "%s%s", strbuf_len(&sb) ? "; " : "", sentence);
 	}

@@ -6,7 +6,8 @@
  * line and reply say what the configured servers themselves do with the question ("127.0.0.1
  * truncates over UDP and refuses TCP").  Probes are bounded (PROBE_CACHE_DEADLINE_MS per server,
  * at most PROBE_CACHE_SERVERS servers) and their findings are kept for PROBE_CACHE_TTL_MS, so a
- * failing server costs one probe per question every few seconds, not one per session.
+ * failing server costs one probe per question every few seconds, not one per session, and a
+ * server that answers nothing at all one probe in all.
  * Thread-safe.
  */
 #ifndef DNSGUARD_PROBE_CACHE_H
