@@ -62,6 +62,7 @@ struct session {
 	char auth[NAME_MAX_LEN];
 	unsigned rcpt_count;
 	struct mail_domain_check *sender_check;
+	bool sender_undecided;		/* the sender check could not be started */
 	const struct mail_domain_result *sender_result;
 	struct rcpt_check *rcpts;	/* RCPT_CHECKS_MAX, allocated at the first recipient check */
 	size_t rcpt_checks;

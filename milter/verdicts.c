@@ -123,6 +123,8 @@ void verdicts_mail(struct session *s)
 		return;
 	/* null sender, address literals and bare local parts have no domain to ask about */
 	s->sender_check = mail_domain_start(resolver_of(s), s->sender.domain, deadline_of(s));
+	/* could not even start (out of memory): undecided at RCPT, never silently unchecked */
+	s->sender_undecided = s->sender_check == NULL;
 }
 
 /* ---- one decision -------------------------------------------------------------------------- */
@@ -362,6 +364,13 @@ sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient)
 
 	if (s->sender_check && !s->sender_result)
 		s->sender_result = mail_domain_wait(s->sender_check);
+	if (s->sender_undecided) {
+		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
+					    .recipient_domain = rdomain, .subject = s->sender.domain,
+					    .outcome = POLICY_OUTCOME_UNDECIDED};
+		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
+			return st;
+	}
 	if (s->sender_result) {
 		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
 					    .recipient_domain = rdomain, .subject = s->sender.domain};
@@ -464,6 +473,7 @@ void verdicts_end_message(struct session *s)
 		mail_domain_free(s->rcpts[i].check);
 	s->rcpt_checks = 0;
 	s->sender_parsed = false;
+	s->sender_undecided = false;
 	s->tags[0] = '\0';
 	s->noted = 0;
 	s->quarantine = false;
