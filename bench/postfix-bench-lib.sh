@@ -566,7 +566,7 @@ EOF
             printf '\n'
         done
         printf '\n## Latency and CPU per message (medians of the rounds)\n\n'
-        printf 'Latency is per session as the client sees it, from connect to the reply to QUIT. CPU per message: the whole machine (every process, the load generator too), the milter process alone, unbound alone.\n\n'
+        printf 'Latency is per session as the client sees it, from connect to the reply to QUIT. CPU per message: the whole machine (every process, the load generator too; at low rates, such as TCP at concurrency 1, whatever else the machine does dominates it), the milter process alone, unbound alone.\n\n'
         printf '| configuration | c | p50 ms | p99 ms | machine CPU ms | milter CPU ms | unbound CPU ms | rejected / tempfailed / failed |\n'
         printf '|---|---:|---:|---:|---:|---:|---:|---|\n'
         for c in $CONCURRENCY; do

@@ -9,7 +9,8 @@
  *             helo NAME ADDRESS                 the HELO check for a client at ADDRESS
  *             repeat N COMMAND...               run COMMAND N times on one resolver (cache tests)
  *   -i ms     pause between repeats (outage and recovery tests)
- *   DNSGUARD_RESOLVER_STYLE=event in the environment: the resolver's EVENT style (default ASYNC)
+ *   DNSGUARD_RESOLVER_STYLE=async in the environment: the resolver's ASYNC style (default EVENT,
+ *   as the daemon)
  *
  * Verdict lines end with at=MS, the time since the program started.
  *
@@ -241,9 +242,10 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &program_start);
 	o.dns.mode = DNS_MODE_RESOLV_CONF;
-	/* DNSGUARD_RESOLVER_STYLE=event runs the same tests on the ub_resolve_event style. */
-	if (getenv("DNSGUARD_RESOLVER_STYLE") && strcmp(getenv("DNSGUARD_RESOLVER_STYLE"), "event") == 0)
-		o.style = RESOLVER_STYLE_EVENT;
+	/* the daemon's style; DNSGUARD_RESOLVER_STYLE=async runs the same tests on the other one */
+	o.style = RESOLVER_STYLE_EVENT;
+	if (getenv("DNSGUARD_RESOLVER_STYLE") && strcmp(getenv("DNSGUARD_RESOLVER_STYLE"), "async") == 0)
+		o.style = RESOLVER_STYLE_ASYNC;
 	while ((opt = getopt(argc, argv, "+s:t:z:a:r:R:d:i:")) != -1) {
 		switch (opt) {
 		case 's':
