@@ -662,6 +662,10 @@ server:
     verbosity: 2
     hide-version: yes
     refuse-any: no
+    # Debian's NSD limits answers to 200/s per /24 and answer kind (all NODATA answers of a zone
+    # are one kind): tests and benchmarks ask faster than that from 127.0.0.1
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
 remote-control:
     control-enable: no
 EOF
