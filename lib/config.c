@@ -64,7 +64,7 @@ static const struct config_key keys[] = {
 	{"log_facility", KEY_LOG_FACILITY, FIELD(log_facility), "mail", 0, 0,
 	 "syslog facility: mail, daemon, user or local0 to local7"},
 	{"log_level", KEY_LOG_LEVEL, FIELD(log_level), "info", 0, 0,
-	 "error, warning, notice, info (one line per decision) or debug"},
+	 "error, warning (DNS trouble), notice, info (every SMTP stage and decision) or debug"},
 	{"dns_servers", KEY_DNS_SERVERS, FIELD(dns), "", 0, 0,
 	 "empty: the servers in /etc/resolv.conf; a list of addr[@port]; or 'recursive'"},
 	{"dns_transport", KEY_DNS_TRANSPORT, FIELD(dns), "udp-tcp", 0, 0,
