@@ -14,6 +14,7 @@ struct fcrdns_check {
 	struct dns_job *job;
 	struct fcrdns_result result;
 	bool decided;
+	bool settled;		/* fcrdns_wait has run: the result is final */
 	unsigned open;		/* forward questions not answered yet */
 	struct dns_questions set;	/* tag: index in names, or -1 for the PTR question */
 	struct dns_question questions[FCRDNS_EVIDENCE_MAX];
@@ -190,6 +191,11 @@ const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *c)
 {
 	dns_job_wait(c->job);
 	dns_job_lock(c->job);
+	if (c->settled) {
+		dns_job_unlock(c->job);
+		return &c->result;
+	}
+	c->settled = true;
 	if (!c->decided) {
 		c->result.decisive = dns_questions_settle(&c->set, false, NULL);
 		c->result.verdict = FCRDNS_TEMPFAIL;
@@ -200,6 +206,18 @@ const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *c)
 	c->result.ms = dns_job_elapsed_ms(c->job);
 	dns_job_unlock(c->job);
 	return &c->result;
+}
+
+const struct fcrdns_result *fcrdns_peek(struct fcrdns_check *c)
+{
+	bool decided;
+
+	if (!c)
+		return NULL;
+	dns_job_lock(c->job);
+	decided = c->decided;
+	dns_job_unlock(c->job);
+	return decided ? fcrdns_wait(c) : NULL;
 }
 
 void fcrdns_free(struct fcrdns_check *c)

@@ -41,6 +41,8 @@ struct fcrdns_check;
 
 struct fcrdns_check *fcrdns_start(struct resolver *resolver, const struct netaddr *client, unsigned deadline_ms);
 const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *check);
+/* Without waiting: the result if the check has decided already (as fcrdns_wait gives it), else NULL. */
+const struct fcrdns_result *fcrdns_peek(struct fcrdns_check *check);
 void fcrdns_free(struct fcrdns_check *check);
 
 const char *fcrdns_verdict_name(enum fcrdns_verdict verdict);	/* "pass", "fail", "no-ptr", ... */

@@ -123,8 +123,23 @@ static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *a
 		evaluate(c);
 }
 
+/* The HELO names the host whose address record confirmed the client: same name, same answer. */
+static bool names_confirmed_host(const char *helo, const struct fcrdns_result *client)
+{
+	const char *host;
+	size_t n;
+
+	if (!client || client->verdict != FCRDNS_PASS || client->decisive >= client->evidence_count)
+		return false;
+	host = fcrdns_hostname(client);
+	n = strlen(helo);
+	if (n > 0 && helo[n - 1] == '.')
+		n--;
+	return strncasecmp(helo, host, n) == 0 && (host[n] == '\0' || (host[n] == '.' && host[n + 1] == '\0'));
+}
+
 struct helo_check *helo_check_start(struct resolver *resolver, const char *helo, const struct netaddr *client,
-				    unsigned deadline_ms)
+				    unsigned deadline_ms, const struct fcrdns_result *client_check)
 {
 	static const uint16_t types[3] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_MX};
 	struct helo_check *c = calloc(1, sizeof(*c));
@@ -144,6 +159,12 @@ struct helo_check *helo_check_start(struct resolver *resolver, const char *helo,
 	}
 	if (!hostname_syntax(helo)) {
 		decide(c, HELO_UNRESOLVABLE, 0);
+		return c;
+	}
+	if (names_confirmed_host(helo, client_check)) {
+		c->result.evidence[0] = client_check->evidence[client_check->decisive];
+		c->result.evidence_count = 1;
+		decide(c, HELO_OK, 0);
 		return c;
 	}
 	c->job = dns_job_new(resolver, deadline_ms);

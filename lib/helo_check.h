@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "fcrdns.h"
 #include "netaddr.h"
 #include "resolver.h"
 
@@ -32,9 +33,13 @@ struct helo_result {
 
 struct helo_check;
 
-/* Starts the check of `helo` for `client`.  NULL only when out of memory. */
+/*
+ * Starts the check of `helo` for `client`.  NULL only when out of memory.  `client_check`, if
+ * not NULL, is the client's FCrDNS result when already known: a HELO that names the confirmed
+ * host is then OK on that evidence, without asking again (most clients announce their PTR name).
+ */
 struct helo_check *helo_check_start(struct resolver *resolver, const char *helo, const struct netaddr *client,
-				    unsigned deadline_ms);
+				    unsigned deadline_ms, const struct fcrdns_result *client_check);
 const struct helo_result *helo_check_wait(struct helo_check *check);
 void helo_check_free(struct helo_check *check);
 

@@ -84,8 +84,8 @@ static void reset_message(struct session *s)
 {
 	verdicts_end_message(s);
 	s->queue_id[0] = '\0';
-	s->from[0] = '\0';
-	s->auth[0] = '\0';
+	session_set_text(&s->from, NULL, 0);
+	session_set_text(&s->auth, NULL, 0);
 	s->rcpt_count = 0;
 }
 
@@ -128,12 +128,12 @@ static void set_authserv_id(SMFICTX *ctx, struct session *s)
 		char host[NAME_MAX_LEN];
 		if (gethostname(host, sizeof(host)) == 0) {
 			host[sizeof(host) - 1] = '\0';
-			copy_field(s->authserv_id, sizeof(s->authserv_id), host);
+			session_set_text(&s->authserv_id, host, NAME_MAX_LEN);
 			return;
 		}
 		id = "localhost";
 	}
-	copy_field(s->authserv_id, sizeof(s->authserv_id), id);
+	session_set_text(&s->authserv_id, id, NAME_MAX_LEN);
 }
 
 static struct session *session_of(SMFICTX *ctx)
@@ -155,6 +155,8 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long 
 	const unsigned long may = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
 	struct session *s = calloc(1, sizeof(*s));
 
+	if (s)
+		session_init_texts(s);
 	(void)unused2;
 	(void)unused3;
 	*want_actions = actions & may;
@@ -174,12 +176,16 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long 
 static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	/* made at negotiation (protocol 6); an older MTA skips that step */
-	struct session *s = session_of(ctx) ? session_of(ctx) : calloc(1, sizeof(*s));
+	struct session *s = session_of(ctx);
 	const char *daemon;
 	struct strbuf line;
 	char storage[LOG_LINE_LEN];
 
+	if (!s && (s = calloc(1, sizeof(*s))))
+		session_init_texts(s);
 	if (atomic_load(&draining)) {
+		if (s)
+			session_free_texts(s);
 		free(s);
 		smfi_setpriv(ctx, NULL);
 		log_info("connect: dnsguard is stopping: tempfail");
@@ -201,20 +207,22 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	/* Postfix says "unknown", Sendmail "[ip]", when the client has no verified name */
 	if (!hostname || !*hostname || hostname[0] == '[')
 		hostname = "unknown";
-	copy_field(s->client_name, sizeof(s->client_name), hostname);
+	session_set_text(&s->client_name, hostname, NAME_MAX_LEN);
 	daemon = smfi_getsymval(ctx, "{daemon_name}");
-	copy_field(s->daemon, sizeof(s->daemon), daemon ? daemon : "");
+	session_set_text(&s->daemon, daemon, NAME_MAX_LEN);
 	set_authserv_id(ctx, s);
 	smfi_setpriv(ctx, s);
 	pthread_mutex_lock(&sessions_lock);
 	sessions_open++;
 	pthread_mutex_unlock(&sessions_lock);
 
-	session_line_start(&line, storage, sizeof(storage), s, "connect");
-	session_line_client(&line, s);
-	if (s->daemon[0])
-		strbuf_append_kv(&line, "daemon", s->daemon);
-	log_info("%s", strbuf_text(&line));
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		session_line_start(&line, storage, sizeof(storage), s, "connect");
+		session_line_client(&line, s);
+		if (*s->daemon)
+			strbuf_append_kv(&line, "daemon", s->daemon);
+		log_debug("%s", strbuf_text(&line));
+	}
 	verdicts_connect(s);
 	return SMFIS_CONTINUE;
 }
@@ -227,10 +235,12 @@ static sfsistat on_helo(SMFICTX *ctx, char *name)
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
-	copy_field(s->helo, sizeof(s->helo), name);
-	session_line_start(&line, storage, sizeof(storage), s, "helo");
-	strbuf_append_kv(&line, "helo", s->helo);
-	log_info("%s", strbuf_text(&line));
+	session_set_text(&s->helo, name, NAME_MAX_LEN);
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		session_line_start(&line, storage, sizeof(storage), s, "helo");
+		strbuf_append_kv(&line, "helo", s->helo);
+		log_debug("%s", strbuf_text(&line));
+	}
 	verdicts_helo(s);
 	return SMFIS_CONTINUE;
 }
@@ -238,7 +248,7 @@ static sfsistat on_helo(SMFICTX *ctx, char *name)
 static sfsistat on_mail(SMFICTX *ctx, char **argv)
 {
 	struct session *s = session_of(ctx);
-	const char *auth;
+	char from[ADDRESS_MAX_LEN];
 	struct strbuf line;
 	char storage[LOG_LINE_LEN];
 
@@ -246,14 +256,16 @@ static sfsistat on_mail(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	reset_message(s);
 	update_queue_id(ctx, s);
-	copy_address(s->from, sizeof(s->from), argv ? argv[0] : NULL);
-	auth = smfi_getsymval(ctx, "{auth_authen}");
-	copy_field(s->auth, sizeof(s->auth), auth ? auth : "");
-	session_line_start(&line, storage, sizeof(storage), s, "mail");
-	session_line_bracketed(&line, "from", s->from);
-	if (s->auth[0])
-		strbuf_append_kv(&line, "sasl_username", s->auth);
-	log_info("%s", strbuf_text(&line));
+	copy_address(from, sizeof(from), argv ? argv[0] : NULL);
+	session_set_text(&s->from, from, ADDRESS_MAX_LEN);
+	session_set_text(&s->auth, smfi_getsymval(ctx, "{auth_authen}"), NAME_MAX_LEN);
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		session_line_start(&line, storage, sizeof(storage), s, "mail");
+		session_line_bracketed(&line, "from", s->from);
+		if (*s->auth)
+			strbuf_append_kv(&line, "sasl_username", s->auth);
+		log_debug("%s", strbuf_text(&line));
+	}
 	verdicts_mail(s);
 	return SMFIS_CONTINUE;
 }
@@ -270,10 +282,12 @@ static sfsistat on_rcpt(SMFICTX *ctx, char **argv)
 	update_queue_id(ctx, s);
 	copy_address(to, sizeof(to), argv ? argv[0] : NULL);
 	s->rcpt_count++;
-	session_line_start(&line, storage, sizeof(storage), s, "rcpt");
-	session_line_bracketed(&line, "from", s->from);
-	session_line_bracketed(&line, "to", to);
-	log_info("%s", strbuf_text(&line));
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		session_line_start(&line, storage, sizeof(storage), s, "rcpt");
+		session_line_bracketed(&line, "from", s->from);
+		session_line_bracketed(&line, "to", to);
+		log_debug("%s", strbuf_text(&line));
+	}
 	return verdicts_rcpt(ctx, s, to);
 }
 
@@ -327,17 +341,21 @@ static sfsistat on_close(SMFICTX *ctx)
 	if (!s->connected) {
 		/* negotiated, then gone before connect: nothing was counted or pinned */
 		smfi_setpriv(ctx, NULL);
+		session_free_texts(s);
 		free(s);
 		return SMFIS_CONTINUE;
 	}
-	session_line_start(&line, storage, sizeof(storage), s, "disconnect");
-	session_line_client(&line, s);
-	strbuf_appendf(&line, " messages=%u", s->messages);
-	log_info("%s", strbuf_text(&line));
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		session_line_start(&line, storage, sizeof(storage), s, "disconnect");
+		session_line_client(&line, s);
+		strbuf_appendf(&line, " messages=%u", s->messages);
+		log_debug("%s", strbuf_text(&line));
+	}
 	smfi_setpriv(ctx, NULL);
 	/* the checks hold jobs on this generation's resolver: they go before the generation may */
 	verdicts_end_session(s);
 	runtime_release(s->rt);
+	session_free_texts(s);
 	free(s);
 	pthread_mutex_lock(&sessions_lock);
 	if (--sessions_open == 0)

@@ -4,6 +4,50 @@
 #include "session.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The one "" every unset field points at; never freed. */
+static const char empty_text[] = "";
+
+void session_init_texts(struct session *s)
+{
+	s->client_name = s->daemon = s->authserv_id = s->helo = empty_text;
+	s->from = s->sender_domain = s->auth = empty_text;
+}
+
+void session_set_text(const char **field, const char *value, size_t max)
+{
+	size_t len = value ? strlen(value) : 0;
+	char *copy;
+
+	if (*field && *field != empty_text)
+		free((char *)*field);
+	*field = empty_text;
+	if (len == 0 || max < 4)
+		return;
+	if (len >= max) {
+		/* overlong text is cut, and says so */
+		if (!(copy = malloc(max)))
+			return;
+		memcpy(copy, value, max - 4);
+		memcpy(copy + max - 4, "...", 4);
+	} else {
+		if (!(copy = malloc(len + 1)))
+			return;
+		memcpy(copy, value, len + 1);
+	}
+	*field = copy;
+}
+
+void session_free_texts(struct session *s)
+{
+	const char **fields[] = {&s->client_name, &s->daemon, &s->authserv_id, &s->helo,
+				 &s->from, &s->sender_domain, &s->auth};
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		session_set_text(fields[i], NULL, 0);
+}
 
 void session_line_start(struct strbuf *line, char *storage, size_t size, const struct session *s, const char *event)
 {

@@ -32,6 +32,12 @@ struct rcpt_check {
 	const struct mail_domain_result *result;
 };
 
+/*
+ * Text fields (client_name, daemon, authserv_id, helo, from, sender_domain, auth) are never NULL:
+ * "" until set, then a heap copy as long as the text (cut at NAME_MAX_LEN or ADDRESS_MAX_LEN),
+ * so that a thousand open sessions do not each carry kilobytes of empty buffers.  Set them with
+ * session_set_text only.
+ */
 struct session {
 	char id[SESSION_ID_SIZE];
 	bool connected;			/* the connect callback ran: counted, generation pinned */
@@ -39,11 +45,11 @@ struct session {
 	struct runtime *rt;
 	struct netaddr client_addr;
 	bool client_addr_known;
-	char client_ip[64];
-	char client_name[NAME_MAX_LEN];	/* as the MTA says ("unknown" if it has none) */
-	char daemon[NAME_MAX_LEN];
-	char authserv_id[NAME_MAX_LEN];
-	char helo[NAME_MAX_LEN];
+	char client_ip[48];		/* INET6_ADDRSTRLEN, or "unknown" */
+	const char *client_name;	/* as the MTA says ("unknown" if it has none) */
+	const char *daemon;
+	const char *authserv_id;
+	const char *helo;
 	char queue_id[QUEUE_ID_MAX_LEN];
 	unsigned messages;
 	bool trusted;			/* policy trusted_networks: no checks at all */
@@ -56,25 +62,36 @@ struct session {
 	const struct helo_result *helo_result;
 
 	/* per message */
-	char from[ADDRESS_MAX_LEN];
-	struct mailaddr sender;
+	const char *from;
 	bool sender_parsed;
-	char auth[NAME_MAX_LEN];
+	enum mailaddr_kind sender_kind;
+	const char *sender_domain;	/* A-label form when sender_kind is MAILADDR_DOMAIN, else "" */
+	const char *auth;
 	unsigned rcpt_count;
 	struct mail_domain_check *sender_check;
 	bool sender_undecided;		/* the sender check could not be started */
 	const struct mail_domain_result *sender_result;
 	struct rcpt_check *rcpts;	/* RCPT_CHECKS_MAX, allocated at the first recipient check */
 	size_t rcpt_checks;
-	char tags[256];			/* checks tagged, for the message line */
+	unsigned tagged;		/* checks tagged (1 << check), for the message line */
 	unsigned noted;			/* checks whose non-blocking decision is logged (1 << check) */
-	bool quarantine;
-	char quarantine_reason[256];
+	bool quarantine;		/* and why: the first check whose rule said so */
+	enum policy_check quarantine_check;
+	enum policy_outcome quarantine_outcome;
+	const char *quarantine_rule;	/* the policy's own text: the session pins its generation */
 	/* forged header fields to remove: per-name occurrence indexes */
 	unsigned ar_seen, dg_seen;
 	unsigned ar_delete[HEADER_DELETIONS_MAX];
 	size_t ar_delete_count;
 };
+
+/* Gives every text field its "" (a new session). */
+void session_init_texts(struct session *s);
+/* Sets a text field to a copy of `value` (NULL: ""), cut at `max` - 1 bytes with "..." at the
+ * end when longer; out of memory leaves "".  The old text is freed. */
+void session_set_text(const char **field, const char *value, size_t max);
+/* Frees every text field (the session ends). */
+void session_free_texts(struct session *s);
 
 /* Starts a log line: "LEAD: event", where LEAD is the queue id (then session=ID follows) or the
  * session id. */

@@ -109,20 +109,29 @@ void verdicts_helo(struct session *s)
 	helo_check_free(s->helo_check);
 	s->helo_check = NULL;
 	s->helo_result = NULL;
-	s->helo_check = helo_check_start(resolver_of(s), s->helo, &s->client_addr, deadline_of(s));
+	/* the client check has usually decided by now (cached answers take microseconds): a HELO
+	 * naming the confirmed host needs no questions of its own */
+	s->helo_check = helo_check_start(resolver_of(s), s->helo, &s->client_addr, deadline_of(s),
+					 fcrdns_peek(s->client_check));
 }
 
 void verdicts_mail(struct session *s)
 {
+	struct mailaddr sender;
 	char err[128];
 
-	s->sender_parsed = mailaddr_parse(s->from, &s->sender, err, sizeof(err)) == 0;
-	if (!s->sender_parsed)
+	s->sender_parsed = mailaddr_parse(s->from, &sender, err, sizeof(err)) == 0;
+	if (!s->sender_parsed) {
 		log_debug("%s: sender <%s> not checked: %s", s->id, s->from, err);
-	if (s->trusted || !resolver_of(s) || !s->sender_parsed || s->sender.kind != MAILADDR_DOMAIN)
+		return;
+	}
+	s->sender_kind = sender.kind;
+	if (sender.kind == MAILADDR_DOMAIN)
+		session_set_text(&s->sender_domain, sender.domain, NAME_MAX_LEN);
+	if (s->trusted || !resolver_of(s) || sender.kind != MAILADDR_DOMAIN)
 		return;
 	/* null sender, address literals and bare local parts have no domain to ask about */
-	s->sender_check = mail_domain_start(resolver_of(s), s->sender.domain, deadline_of(s));
+	s->sender_check = mail_domain_start(resolver_of(s), s->sender_domain, deadline_of(s));
 	/* could not even start (out of memory): undecided at RCPT, never silently unchecked */
 	s->sender_undecided = s->sender_check == NULL;
 }
@@ -179,7 +188,7 @@ static void cause_text(const struct session *s, const struct dns_evidence *ev, c
 
 static bool authenticated(const struct session *s)
 {
-	return s->auth[0] != '\0';
+	return *s->auth != '\0';
 }
 
 /*
@@ -211,7 +220,7 @@ static sfsistat decide(SMFICTX *ctx, struct session *s, const struct decision_in
 	facts.client_ip_text = s->client_ip;
 	facts.helo = s->helo;
 	facts.sender_address = s->from;
-	facts.sender_domain = s->sender_parsed && s->sender.kind == MAILADDR_DOMAIN ? s->sender.domain : "";
+	facts.sender_domain = s->sender_domain;
 	facts.recipient = in->recipient;
 	facts.recipient_domain = in->recipient_domain;
 	facts.authenticated = authenticated(s);
@@ -265,17 +274,18 @@ static sfsistat decide(SMFICTX *ctx, struct session *s, const struct decision_in
 	case POLICY_ACCEPT:
 	case POLICY_LOG_ONLY:
 		return SMFIS_CONTINUE;
-	case POLICY_TAG: {
-		size_t used = strlen(s->tags);
-		snprintf(s->tags + used, sizeof(s->tags) - used, "%s%s", used ? "," : "", policy_check_name(in->check));
+	case POLICY_TAG:
+		s->tagged |= 1u << in->check;
 		return SMFIS_CONTINUE;
-	}
 	case POLICY_QUARANTINE:
 	case POLICY_DIVERT:
 		/* divert goes to the badmail store once it exists; until then the MTA's hold queue */
-		s->quarantine = true;
-		snprintf(s->quarantine_reason, sizeof(s->quarantine_reason), "dnsguard: %s %s (rule %s)",
-			 policy_check_name(in->check), policy_outcome_name(in->outcome), d.rule);
+		if (!s->quarantine) {
+			s->quarantine = true;
+			s->quarantine_check = in->check;
+			s->quarantine_outcome = in->outcome;
+			s->quarantine_rule = d.rule;
+		}
 		return SMFIS_CONTINUE;
 	case POLICY_REJECT:
 	case POLICY_TEMPFAIL: {
@@ -366,14 +376,14 @@ sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient)
 		s->sender_result = mail_domain_wait(s->sender_check);
 	if (s->sender_undecided) {
 		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
-					    .recipient_domain = rdomain, .subject = s->sender.domain,
+					    .recipient_domain = rdomain, .subject = s->sender_domain,
 					    .outcome = POLICY_OUTCOME_UNDECIDED};
 		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
 			return st;
 	}
 	if (s->sender_result) {
 		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
-					    .recipient_domain = rdomain, .subject = s->sender.domain};
+					    .recipient_domain = rdomain, .subject = s->sender_domain};
 		in.outcome = domain_outcome(s->sender_result);
 		in.evidence = decisive_of(s->sender_result->evidence, s->sender_result->evidence_count,
 					  s->sender_result->decisive);
@@ -452,10 +462,21 @@ void verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 		smfi_insheader(ctx, 0, DNSGUARD_HEADER, value);
 		strbuf_append_kv(line, "checks", summary);
 	}
-	if (s->tags[0])
-		strbuf_append_kv(line, "tagged", s->tags);
+	if (s->tagged) {
+		char tags[128];
+		struct strbuf tb;
+		strbuf_init(&tb, tags, sizeof(tags));
+		for (unsigned c = 0; c < POLICY_CHECK_COUNT; c++)
+			if (s->tagged & (1u << c))
+				strbuf_appendf(&tb, "%s%s", strbuf_len(&tb) ? "," : "",
+					       policy_check_name((enum policy_check)c));
+		strbuf_append_kv(line, "tagged", tags);
+	}
 	if (s->quarantine) {
-		smfi_quarantine(ctx, s->quarantine_reason);
+		char reason[256];
+		snprintf(reason, sizeof(reason), "dnsguard: %s %s (rule %s)", policy_check_name(s->quarantine_check),
+			 policy_outcome_name(s->quarantine_outcome), s->quarantine_rule);
+		smfi_quarantine(ctx, reason);
 		strbuf_append_kv(line, "action", "quarantine");
 	} else {
 		strbuf_append_kv(line, "action", "accept");
@@ -473,11 +494,13 @@ void verdicts_end_message(struct session *s)
 		mail_domain_free(s->rcpts[i].check);
 	s->rcpt_checks = 0;
 	s->sender_parsed = false;
+	s->sender_kind = MAILADDR_NULL;
+	session_set_text(&s->sender_domain, NULL, 0);
 	s->sender_undecided = false;
-	s->tags[0] = '\0';
+	s->tagged = 0;
 	s->noted = 0;
 	s->quarantine = false;
-	s->quarantine_reason[0] = '\0';
+	s->quarantine_rule = NULL;
 	s->ar_seen = s->dg_seen = 0;
 	s->ar_delete_count = 0;
 }

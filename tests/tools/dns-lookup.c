@@ -7,6 +7,8 @@
  *             domain NAME                       the mail-domain check
  *             client ADDRESS                    the forward-confirmed reverse DNS check
  *             helo NAME ADDRESS                 the HELO check for a client at ADDRESS
+ *             helo-after-client NAME ADDRESS    the client check first, then the HELO check
+ *                                               given its result (as the milter does)
  *             repeat N COMMAND...               run COMMAND N times on one resolver (cache tests)
  *   -i ms     pause between repeats (outage and recovery tests)
  *   DNSGUARD_RESOLVER_STYLE=async in the environment: the resolver's ASYNC style (default EVENT,
@@ -185,9 +187,10 @@ static int run_client(struct resolver *r, unsigned deadline, const char *text)
 	return 0;
 }
 
-static int run_helo(struct resolver *r, unsigned deadline, const char *name, const char *text)
+static int run_helo(struct resolver *r, unsigned deadline, const char *name, const char *text, bool after_client)
 {
 	struct netaddr client;
+	struct fcrdns_check *cc = NULL;
 	struct helo_check *c;
 	const struct helo_result *res;
 
@@ -195,14 +198,23 @@ static int run_helo(struct resolver *r, unsigned deadline, const char *name, con
 		fprintf(stderr, "dns-lookup: not an address: %s\n", text);
 		return 2;
 	}
-	c = helo_check_start(r, name, &client, deadline);
-	if (!c)
+	if (after_client) {
+		if (!(cc = fcrdns_start(r, &client, deadline)))
+			return 2;
+		printf("client verdict=%s\n", fcrdns_verdict_name(fcrdns_wait(cc)->verdict));
+	}
+	c = helo_check_start(r, name, &client, deadline, cc ? fcrdns_peek(cc) : NULL);
+	if (!c) {
+		fcrdns_free(cc);
 		return 2;
+	}
 	res = helo_check_wait(c);
-	printf("helo verdict=%s ms=%u at=%u\n", helo_verdict_name(res->verdict), res->ms, at_ms());
+	printf("helo verdict=%s ms=%u evidence=%zu at=%u\n", helo_verdict_name(res->verdict), res->ms,
+	       res->evidence_count, at_ms());
 	for (size_t i = 0; i < res->evidence_count; i++)
 		print_evidence(&res->evidence[i], i == res->decisive);
 	helo_check_free(c);
+	fcrdns_free(cc);
 	return 0;
 }
 
@@ -217,7 +229,9 @@ static int run(struct resolver *r, unsigned deadline, int argc, char **argv)
 	if (strcmp(argv[0], "client") == 0 && argc == 2)
 		return run_client(r, deadline, argv[1]);
 	if (strcmp(argv[0], "helo") == 0 && argc == 3)
-		return run_helo(r, deadline, argv[1], argv[2]);
+		return run_helo(r, deadline, argv[1], argv[2], false);
+	if (strcmp(argv[0], "helo-after-client") == 0 && argc == 3)
+		return run_helo(r, deadline, argv[1], argv[2], true);
 	if (strcmp(argv[0], "repeat") == 0 && argc > 2) {
 		int times = atoi(argv[1]), rc = 0;
 		for (int i = 0; i < times && rc == 0; i++) {
