@@ -11,13 +11,12 @@
 #include "dns_rdata.h"
 
 struct fcrdns_check {
-	struct dns_job *job;
+	struct dns_job *job;	/* NULL once settled: released */
 	struct fcrdns_result result;
 	bool decided;
-	bool settled;		/* fcrdns_wait has run: the result is final */
+	bool settled;		/* fcrdns_wait has run: the result is final; only the owner reads it */
 	unsigned open;		/* forward questions not answered yet */
-	struct dns_questions set;	/* tag: index in names, or -1 for the PTR question */
-	struct dns_question questions[FCRDNS_EVIDENCE_MAX];
+	struct dns_questions set;	/* tag: index in names, or -1 for the PTR question; the store */
 };
 
 const char *fcrdns_verdict_name(enum fcrdns_verdict verdict)
@@ -74,13 +73,37 @@ static void ask(struct fcrdns_check *c, const char *qname, uint16_t qtype, int n
 {
 	if (name >= 0)
 		c->open++;
-	if (!dns_questions_ask(&c->set, qname, qtype, name) && name >= 0)
-		c->open--;
+	if (!dns_questions_ask(&c->set, qname, qtype, name)) {
+		/* out of memory (there is a slot for every question): no verdict to be had */
+		if (name >= 0)
+			c->open--;
+		decide(c, FCRDNS_TEMPFAIL, 0);
+	}
 }
 
 static uint16_t forward_type(const struct fcrdns_check *c)
 {
 	return c->result.client.family == AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
+}
+
+/* The PTR names into the result, copied into the check's store: how many, or -1 when out of
+ * memory.  (Its own function: the names are read into a buffer of some kilobytes on the stack.) */
+static int keep_names(struct fcrdns_check *c, const ldns_pkt *packet)
+{
+	char found[FCRDNS_NAMES_MAX][DNS_NAME_TEXT_MAX];
+	struct fcrdns_result *r = &c->result;
+	size_t n = dns_rdata_ptr(packet, found, FCRDNS_NAMES_MAX, NULL);
+
+	if (n == 0)
+		return 0;
+	if (!(r->names = dns_questions_alloc(&c->set, n * sizeof(*r->names))))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!(r->names[i] = dns_questions_keep(&c->set, found[i], sizeof(found[i]))))
+			return -1;
+		r->name_count++;
+	}
+	return (int)n;
 }
 
 static void on_ptr(struct fcrdns_check *c, const struct dns_answer *answer)
@@ -101,13 +124,18 @@ static void on_ptr(struct fcrdns_check *c, const struct dns_answer *answer)
 	case DNS_FOUND:
 		break;
 	}
-	r->name_count = dns_rdata_ptr(answer->packet, r->names, FCRDNS_NAMES_MAX, NULL);
-	if (r->name_count == 0) {
+	switch (keep_names(c, answer->packet)) {
+	case -1:
+		decide(c, FCRDNS_TEMPFAIL, 0);	/* out of memory */
+		return;
+	case 0:
 		/* PTR records, none readable: as good as none */
 		decide(c, FCRDNS_NO_PTR, 0);
 		return;
+	default:
+		break;
 	}
-	for (size_t i = 0; i < r->name_count; i++)
+	for (size_t i = 0; i < r->name_count && !c->decided; i++)
 		ask(c, r->names[i], forward_type(c), (int)i);
 }
 
@@ -148,7 +176,7 @@ static void evaluate(struct fcrdns_check *c)
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer)
 {
 	struct dns_question *q = arg;
-	struct fcrdns_check *c = q->owner;
+	struct fcrdns_check *c = q->set->owner;
 
 	(void)job;
 	if (c->decided || !dns_questions_record(q, answer))
@@ -175,9 +203,9 @@ struct fcrdns_check *fcrdns_start(struct resolver *resolver, const struct netadd
 		free(c);
 		return NULL;
 	}
-	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c, .questions = c->questions,
-					.evidence = c->result.evidence, .max = FCRDNS_EVIDENCE_MAX,
-					.count = &c->result.evidence_count};
+	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c,
+					.evidence = &c->result.evidence, .count = &c->result.evidence_count,
+					.max = FCRDNS_EVIDENCE_MAX};
 	c->result.client = *client;
 	c->result.confirmed = -1;
 	dns_reverse_name(client, reverse, sizeof(reverse));
@@ -189,13 +217,10 @@ struct fcrdns_check *fcrdns_start(struct resolver *resolver, const struct netadd
 
 const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *c)
 {
+	if (c->settled)
+		return &c->result;
 	dns_job_wait(c->job);
 	dns_job_lock(c->job);
-	if (c->settled) {
-		dns_job_unlock(c->job);
-		return &c->result;
-	}
-	c->settled = true;
 	if (!c->decided) {
 		c->result.decisive = dns_questions_settle(&c->set, false, NULL);
 		c->result.verdict = FCRDNS_TEMPFAIL;
@@ -205,6 +230,13 @@ const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *c)
 	}
 	c->result.ms = dns_job_elapsed_ms(c->job);
 	dns_job_unlock(c->job);
+	/*
+	 * The job is over (dns_job_wait): no handler touches the check any more.  Let it go now, not
+	 * when the session ends; lookups still in flight hold it until they come back.
+	 */
+	dns_job_release(c->job);
+	c->job = NULL;
+	c->settled = true;
 	return &c->result;
 }
 
@@ -214,6 +246,8 @@ const struct fcrdns_result *fcrdns_peek(struct fcrdns_check *c)
 
 	if (!c)
 		return NULL;
+	if (c->settled)
+		return &c->result;
 	dns_job_lock(c->job);
 	decided = c->decided;
 	dns_job_unlock(c->job);
@@ -224,6 +258,7 @@ void fcrdns_free(struct fcrdns_check *c)
 {
 	if (!c)
 		return;
-	dns_job_release(c->job);
+	dns_job_release(c->job);	/* first: no handler runs after it, the store may go */
+	dns_questions_free(&c->set);
 	free(c);
 }

@@ -25,20 +25,27 @@ enum fcrdns_verdict {
 	FCRDNS_BOGUS,		/* DNSSEC validation failed */
 };
 
+/* Lives as long as the check, as do the names and evidence it points at (the check's store). */
 struct fcrdns_result {
 	enum fcrdns_verdict verdict;
 	struct netaddr client;
-	char names[FCRDNS_NAMES_MAX][DNS_NAME_TEXT_MAX];	/* PTR names, as found */
+	const char **names;		/* PTR names, as found: name_count of them (FCRDNS_NAMES_MAX at most) */
 	size_t name_count;
 	int confirmed;			/* index in names of the name that maps back, or -1 */
-	struct dns_evidence evidence[FCRDNS_EVIDENCE_MAX];	/* [0] the PTR question, then one per name */
+	struct dns_evidence *evidence;	/* [0] the PTR question, then one per name: evidence_count */
 	size_t evidence_count;
 	size_t decisive;
 	unsigned ms;
 };
 
+/*
+ * A check is driven by its owner (a session), one call at a time.  fcrdns_wait settles the result
+ * once (later calls return it at once) and lets the check's DNS job go: a settled check holds only
+ * its result.  Out of memory while running, the verdict is FCRDNS_TEMPFAIL.
+ */
 struct fcrdns_check;
 
+/* NULL only when out of memory. */
 struct fcrdns_check *fcrdns_start(struct resolver *resolver, const struct netaddr *client, unsigned deadline_ms);
 const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *check);
 /* Without waiting: the result if the check has decided already (as fcrdns_wait gives it), else NULL. */

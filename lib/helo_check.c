@@ -12,13 +12,12 @@
 #include "dns_rdata.h"
 
 struct helo_check {
-	struct dns_job *job;	/* NULL for literals: decided at start */
+	struct dns_job *job;	/* NULL when decided at start, and once settled: the result is final */
 	struct helo_result result;
 	struct netaddr client;
 	bool decided;
-	struct dns_questions set;
-	struct dns_question questions[3];
 	unsigned open;
+	struct dns_questions set;	/* also the store the result's strings live in */
 };
 
 const char *helo_verdict_name(enum helo_verdict verdict)
@@ -104,7 +103,7 @@ static void evaluate(struct helo_check *c)
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer)
 {
 	struct dns_question *q = arg;
-	struct helo_check *c = q->owner;
+	struct helo_check *c = q->set->owner;
 
 	(void)job;
 	if (c->decided || !dns_questions_record(q, answer))
@@ -147,7 +146,13 @@ struct helo_check *helo_check_start(struct resolver *resolver, const char *helo,
 
 	if (!c)
 		return NULL;
-	snprintf(c->result.name, sizeof(c->result.name), "%s", helo ? helo : "");
+	c->set = (struct dns_questions){.handler = on_answer, .owner = c, .evidence = &c->result.evidence,
+					.count = &c->result.evidence_count, .max = 3};
+	c->result.name = helo && *helo ? dns_questions_keep(&c->set, helo, DNS_NAME_TEXT_MAX) : "";
+	if (!c->result.name) {
+		free(c);
+		return NULL;
+	}
 	c->client = *client;
 	if (!helo || !*helo) {
 		decide(c, HELO_UNRESOLVABLE, 0);
@@ -161,24 +166,26 @@ struct helo_check *helo_check_start(struct resolver *resolver, const char *helo,
 		decide(c, HELO_UNRESOLVABLE, 0);
 		return c;
 	}
-	if (names_confirmed_host(helo, client_check)) {
-		c->result.evidence[0] = client_check->evidence[client_check->decisive];
-		c->result.evidence_count = 1;
+	/* the client check may be freed before this one: the evidence is copied, strings and all
+	 * (out of memory, the name is asked about as any other) */
+	if (names_confirmed_host(helo, client_check) &&
+	    dns_questions_adopt(&c->set, &client_check->evidence[client_check->decisive])) {
 		decide(c, HELO_OK, 0);
+		dns_questions_settle(&c->set, true, &c->result.decisive);	/* final: keep no spare slot */
 		return c;
 	}
 	c->job = dns_job_new(resolver, deadline_ms);
 	if (!c->job) {
-		free(c);
+		helo_check_free(c);
 		return NULL;
 	}
-	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c, .questions = c->questions,
-					.evidence = c->result.evidence, .max = 3, .count = &c->result.evidence_count};
+	c->set.job = c->job;
 	dns_job_lock(c->job);
 	/* all three at once; open is counted first, so an answer given at once cannot finish early */
 	c->open = 3;
 	for (size_t i = 0; i < 3 && !c->decided; i++)
-		dns_questions_ask(&c->set, helo, types[i], (int)i);
+		if (!dns_questions_ask(&c->set, c->result.name, types[i], (int)i))
+			decide(c, HELO_TEMPFAIL, 0);	/* out of memory */
 	dns_job_unlock(c->job);
 	return c;
 }
@@ -197,6 +204,9 @@ const struct helo_result *helo_check_wait(struct helo_check *c)
 	}
 	c->result.ms = dns_job_elapsed_ms(c->job);
 	dns_job_unlock(c->job);
+	/* the job is over: no handler touches the check any more; lookups in flight hold the job */
+	dns_job_release(c->job);
+	c->job = NULL;
 	return &c->result;
 }
 
@@ -204,6 +214,7 @@ void helo_check_free(struct helo_check *c)
 {
 	if (!c)
 		return;
-	dns_job_release(c->job);
+	dns_job_release(c->job);	/* first: no handler runs after it, the store may go */
+	dns_questions_free(&c->set);
 	free(c);
 }

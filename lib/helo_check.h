@@ -22,21 +22,29 @@ enum helo_verdict {
 	HELO_TEMPFAIL,		/* DNS trouble, and no match found */
 };
 
+/* Lives as long as the check, as do the name and evidence it points at (the check's store). */
 struct helo_result {
 	enum helo_verdict verdict;
-	char name[DNS_NAME_TEXT_MAX];	/* as the client sent it, made safe for logs by the caller */
-	struct dns_evidence evidence[3];	/* A, AAAA, MX (none for literals) */
+	const char *name;		/* as the client sent it (at most DNS_NAME_TEXT_MAX - 1 bytes of it),
+					 * made safe for logs by the caller */
+	struct dns_evidence *evidence;	/* A, AAAA, MX: evidence_count of them (none for literals) */
 	size_t evidence_count;
 	size_t decisive;
 	unsigned ms;
 };
 
+/*
+ * A check is driven by its owner (a session), one call at a time.  helo_check_wait settles the
+ * result once (later calls return it at once) and lets the check's DNS job go: a settled check
+ * holds only its result.  Out of memory while running, the verdict is HELO_TEMPFAIL.
+ */
 struct helo_check;
 
 /*
  * Starts the check of `helo` for `client`.  NULL only when out of memory.  `client_check`, if
  * not NULL, is the client's FCrDNS result when already known: a HELO that names the confirmed
- * host is then OK on that evidence, without asking again (most clients announce their PTR name).
+ * host is then OK on that evidence, without asking again (most clients announce their PTR name);
+ * the HELO check keeps its own copy of that evidence, so the client check may be freed first.
  */
 struct helo_check *helo_check_start(struct resolver *resolver, const char *helo, const struct netaddr *client,
 				    unsigned deadline_ms, const struct fcrdns_result *client_check);

@@ -10,19 +10,18 @@
 #include "dns_questions.h"
 
 struct host {
-	char name[DNS_NAME_TEXT_MAX];
+	const char *name;	/* the result's domain or MX host: in the store */
 	unsigned open;		/* A/AAAA questions not answered yet */
 	bool loopback_only;	/* resolved, but only to loopback/unspecified addresses */
 };
 
 struct mail_domain_check {
-	struct dns_job *job;
+	struct dns_job *job;	/* NULL once settled: released */
 	struct mail_domain_result result;
 	bool decided;
-	struct dns_questions set;	/* tag: index in hosts, or -1 for the MX question */
-	struct dns_question questions[MAIL_DOMAIN_EVIDENCE_MAX];
-	struct host hosts[MAIL_DOMAIN_HOSTS_MAX];
-	size_t host_count;
+	struct dns_questions set;	/* tag: index in hosts, or -1 for the MX question; the store */
+	struct host *hosts;	/* in the store, room for host_max (one per MX record, or the domain) */
+	size_t host_max, host_count;
 	size_t bad_hosts;	/* localhost or literal MX targets, never asked */
 };
 
@@ -66,8 +65,12 @@ static void ask(struct mail_domain_check *c, const char *qname, uint16_t qtype, 
 {
 	if (host >= 0)
 		c->hosts[host].open++;
-	if (!dns_questions_ask(&c->set, qname, qtype, host) && host >= 0)
-		c->hosts[host].open--;
+	if (!dns_questions_ask(&c->set, qname, qtype, host)) {
+		/* out of memory (there is a slot for every question): no verdict to be had */
+		if (host >= 0)
+			c->hosts[host].open--;
+		decide(c, MAIL_DOMAIN_TEMPFAIL, 0);
+	}
 }
 
 /* An MX target that names no real host: "localhost" or an address written as a name. */
@@ -96,26 +99,57 @@ static bool bad_target(struct mail_domain_check *c, const char *host)
 	return false;
 }
 
+/* Room for `n` mail hosts; false when out of memory. */
+static bool make_hosts(struct mail_domain_check *c, size_t n)
+{
+	if (!(c->hosts = dns_questions_alloc(&c->set, n * sizeof(*c->hosts))))
+		return false;
+	c->host_max = n;
+	return true;
+}
+
+/* `name` is in the store (the domain, or an MX host of the result). */
 static void ask_host(struct mail_domain_check *c, const char *name)
 {
 	int h;
 
-	if (c->host_count == MAIL_DOMAIN_HOSTS_MAX)
+	if (c->host_count == c->host_max)
 		return;
 	if (bad_target(c, name)) {
 		c->bad_hosts++;
 		return;
 	}
 	h = (int)c->host_count++;
-	snprintf(c->hosts[h].name, sizeof(c->hosts[h].name), "%s", name);
+	c->hosts[h].name = name;
 	ask(c, name, LDNS_RR_TYPE_A, h);
 	ask(c, name, LDNS_RR_TYPE_AAAA, h);
+}
+
+/* The MX records into the result, their hosts copied into the check's store, with room for as
+ * many mail hosts: how many, or -1 when out of memory.  (Its own function: the records are read
+ * into a buffer of some kilobytes on the stack.) */
+static int keep_mx(struct mail_domain_check *c, const ldns_pkt *packet)
+{
+	struct dns_mx found[MAIL_DOMAIN_HOSTS_MAX];
+	struct mail_domain_result *r = &c->result;
+	size_t n = dns_rdata_mx(packet, found, MAIL_DOMAIN_HOSTS_MAX, NULL);
+
+	if (n == 0)
+		return 0;
+	if (!(r->mx = dns_questions_alloc(&c->set, n * sizeof(*r->mx))) || !make_hosts(c, n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		r->mx[i].preference = found[i].preference;
+		if (!(r->mx[i].host = dns_questions_keep(&c->set, found[i].host, sizeof(found[i].host))))
+			return -1;
+		r->mx_count++;
+	}
+	return (int)n;
 }
 
 static void on_mx(struct mail_domain_check *c, const struct dns_answer *answer, size_t slot)
 {
 	struct mail_domain_result *r = &c->result;
-	size_t skipped = 0;
 
 	switch (answer->ev.outcome) {
 	case DNS_NXDOMAIN:
@@ -130,17 +164,24 @@ static void on_mx(struct mail_domain_check *c, const struct dns_answer *answer, 
 	case DNS_NODATA:
 		/* RFC 5321 5.1: no MX, the domain is its own implicit MX */
 		r->flags |= MAIL_DOMAIN_FLAG_IMPLICIT_MX;
+		if (!make_hosts(c, 1)) {
+			decide(c, MAIL_DOMAIN_TEMPFAIL, slot);	/* out of memory */
+			return;
+		}
 		ask_host(c, r->domain);
 		return;
 	case DNS_FOUND:
 		break;
 	}
-	r->mx_count = dns_rdata_mx(answer->packet, r->mx, MAIL_DOMAIN_HOSTS_MAX, &skipped);
+	if (keep_mx(c, answer->packet) < 0) {
+		decide(c, MAIL_DOMAIN_TEMPFAIL, slot);	/* out of memory */
+		return;
+	}
 	if (r->mx_count == 1 && r->mx[0].preference == 0 && strcmp(r->mx[0].host, ".") == 0) {
 		decide(c, MAIL_DOMAIN_NULL_MX, slot);
 		return;
 	}
-	for (size_t i = 0; i < r->mx_count; i++)
+	for (size_t i = 0; i < r->mx_count && !c->decided; i++)
 		if (strcmp(r->mx[i].host, ".") != 0)
 			ask_host(c, r->mx[i].host);
 	if (c->host_count == 0)
@@ -160,7 +201,7 @@ static void on_address(struct mail_domain_check *c, const struct dns_answer *ans
 			c->hosts[h].loopback_only = true;
 			continue;
 		}
-		snprintf(c->result.usable_host, sizeof(c->result.usable_host), "%s", c->hosts[h].name);
+		c->result.usable_host = c->hosts[h].name;
 		c->result.usable_address = addrs[i];
 		c->hosts[h].loopback_only = false;
 		decide(c, MAIL_DOMAIN_OK, slot);
@@ -213,7 +254,7 @@ static bool hosts_open(const struct mail_domain_check *c)
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer)
 {
 	struct dns_question *q = arg;
-	struct mail_domain_check *c = q->owner;
+	struct mail_domain_check *c = q->set->owner;
 
 	(void)job;
 	if (c->decided || !dns_questions_record(q, answer))
@@ -231,6 +272,7 @@ static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *a
 struct mail_domain_check *mail_domain_start(struct resolver *resolver, const char *domain, unsigned deadline_ms)
 {
 	struct mail_domain_check *c = calloc(1, sizeof(*c));
+	char name[DNS_NAME_TEXT_MAX];
 	size_t len;
 
 	if (!c)
@@ -240,17 +282,22 @@ struct mail_domain_check *mail_domain_start(struct resolver *resolver, const cha
 		free(c);
 		return NULL;
 	}
-	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c, .questions = c->questions,
-					.evidence = c->result.evidence, .max = MAIL_DOMAIN_EVIDENCE_MAX,
-					.count = &c->result.evidence_count};
+	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c,
+					.evidence = &c->result.evidence, .count = &c->result.evidence_count,
+					.max = MAIL_DOMAIN_EVIDENCE_MAX};
+	c->result.usable_host = "";
 	/* names are kept with their final dot, lower case, as the evidence shows them */
-	snprintf(c->result.domain, sizeof(c->result.domain), "%s", domain);
-	len = strlen(c->result.domain);
+	snprintf(name, sizeof(name), "%s", domain);
+	len = strlen(name);
 	for (size_t i = 0; i < len; i++)
-		if (c->result.domain[i] >= 'A' && c->result.domain[i] <= 'Z')
-			c->result.domain[i] = (char)(c->result.domain[i] - 'A' + 'a');
-	if (len && c->result.domain[len - 1] != '.' && len + 1 < sizeof(c->result.domain))
-		memcpy(c->result.domain + len, ".", 2);
+		if (name[i] >= 'A' && name[i] <= 'Z')
+			name[i] = (char)(name[i] - 'A' + 'a');
+	if (len && name[len - 1] != '.' && len + 1 < sizeof(name))
+		memcpy(name + len, ".", 2);
+	if (!(c->result.domain = dns_questions_keep(&c->set, name, sizeof(name)))) {
+		mail_domain_free(c);
+		return NULL;
+	}
 	dns_job_lock(c->job);
 	ask(c, c->result.domain, LDNS_RR_TYPE_MX, -1);
 	dns_job_unlock(c->job);
@@ -259,6 +306,8 @@ struct mail_domain_check *mail_domain_start(struct resolver *resolver, const cha
 
 const struct mail_domain_result *mail_domain_wait(struct mail_domain_check *c)
 {
+	if (!c->job)
+		return &c->result;	/* settled already */
 	dns_job_wait(c->job);
 	dns_job_lock(c->job);
 	if (!c->decided) {
@@ -271,6 +320,9 @@ const struct mail_domain_result *mail_domain_wait(struct mail_domain_check *c)
 	}
 	c->result.ms = dns_job_elapsed_ms(c->job);
 	dns_job_unlock(c->job);
+	/* the job is over: no handler touches the check any more; lookups in flight hold the job */
+	dns_job_release(c->job);
+	c->job = NULL;
 	return &c->result;
 }
 
@@ -278,6 +330,7 @@ void mail_domain_free(struct mail_domain_check *c)
 {
 	if (!c)
 		return;
-	dns_job_release(c->job);
+	dns_job_release(c->job);	/* first: no handler runs after it, the store may go */
+	dns_questions_free(&c->set);
 	free(c);
 }

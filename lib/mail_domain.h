@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dns_rdata.h"
 #include "netaddr.h"
@@ -37,22 +38,35 @@ enum mail_domain_verdict {
 #define MAIL_DOMAIN_FLAG_MX_LOCALHOST 0x04	/* an MX target "localhost" */
 #define MAIL_DOMAIN_FLAG_MX_LOOPBACK 0x08	/* an MX host resolving only to loopback/unspecified */
 
+/* One MX record, as the result keeps it. */
+struct mail_domain_mx {
+	uint16_t preference;
+	const char *host;	/* presentation format, lower case, with the final dot; "." for null MX */
+};
+
+/* Lives as long as the check, as do the names and evidence it points at (the check's store). */
 struct mail_domain_result {
 	enum mail_domain_verdict verdict;
 	unsigned flags;
-	char domain[DNS_NAME_TEXT_MAX];
-	struct dns_mx mx[MAIL_DOMAIN_HOSTS_MAX];	/* as found, by preference */
+	const char *domain;		/* lower case, with the final dot */
+	struct mail_domain_mx *mx;	/* as found, by preference: mx_count (MAIL_DOMAIN_HOSTS_MAX at most) */
 	size_t mx_count;
-	/* the host and address that made it OK */
-	char usable_host[DNS_NAME_TEXT_MAX];
+	/* the host and address that made it OK; usable_host is "" until then */
+	const char *usable_host;
 	struct netaddr usable_address;
-	/* every question asked and its answer; `decisive` is the one the verdict rests on */
-	struct dns_evidence evidence[MAIL_DOMAIN_EVIDENCE_MAX];
+	/* every question asked and its answer (evidence_count); `decisive` is the one the verdict
+	 * rests on */
+	struct dns_evidence *evidence;
 	size_t evidence_count;
 	size_t decisive;
 	unsigned ms;
 };
 
+/*
+ * A check is driven by its owner (a session), one call at a time.  mail_domain_wait settles the
+ * result once (later calls return it at once) and lets the check's DNS job go: a settled check
+ * holds only its result.  Out of memory while running, the verdict is MAIL_DOMAIN_TEMPFAIL.
+ */
 struct mail_domain_check;
 
 /* Starts the check of `domain` (an A-label name) under a deadline of deadline_ms.  NULL when out

@@ -103,16 +103,17 @@ struct dns_job {
 	struct timespec started, deadline;
 };
 
+/* One question in flight: freed as soon as its answer has been handed over. */
 struct lookup {
 	struct lookup *prev, *next;
 	struct dns_job *job;
 	dns_answer_handler *handler;
 	void *arg;
-	int async_id;
 	struct lookup *queued;		/* EVENT: next in the hand-off queue */
-	uint16_t qtype;
 	struct timespec asked;
-	char qname[DNS_NAME_TEXT_MAX];
+	int async_id;
+	uint16_t qtype;
+	char qname[];			/* ldns's canonical text, sized to fit (< DNS_NAME_TEXT_MAX) */
 };
 
 /* ---- names ------------------------------------------------------------------------------- */
@@ -185,7 +186,7 @@ void dns_evidence_format(const struct dns_evidence *ev, const char *prefix, stru
 
 	char key[64];
 
-	snprintf(q, sizeof(q), "%s/%s", ev->qname, dns_type_name(ev->qtype, type, sizeof(type)));
+	snprintf(q, sizeof(q), "%s/%s", ev->qname ? ev->qname : "", dns_type_name(ev->qtype, type, sizeof(type)));
 	snprintf(key, sizeof(key), "%sq", prefix);
 	strbuf_append_kv(out, key, q);
 	strbuf_appendf(out, " %soutcome=%s", prefix, dns_outcome_name(ev->outcome));
@@ -198,7 +199,7 @@ void dns_evidence_format(const struct dns_evidence *ev, const char *prefix, stru
 		strbuf_appendf(out, " %sdnssec=secure", prefix);
 	if (ev->outcome == DNS_BOGUS) {
 		snprintf(key, sizeof(key), "%swhy_bogus", prefix);
-		strbuf_append_kv(out, key, ev->why_bogus);
+		strbuf_append_kv(out, key, ev->why_bogus ? ev->why_bogus : "");
 	}
 }
 
@@ -206,7 +207,7 @@ void dns_evidence_unanswered(struct dns_evidence *ev, const char *qname, uint16_
 			     unsigned ms)
 {
 	memset(ev, 0, sizeof(*ev));
-	snprintf(ev->qname, sizeof(ev->qname), "%s", qname);
+	ev->qname = qname ? qname : "";
 	ev->qtype = qtype;
 	ev->outcome = DNS_TEMPFAIL;
 	ev->cause = cause;
@@ -606,7 +607,7 @@ static void classify(struct dns_evidence *ev, int err, const struct ub_result *r
 	ev->secure = res->secure != 0;
 	if (res->bogus) {
 		ev->outcome = DNS_BOGUS;
-		snprintf(ev->why_bogus, sizeof(ev->why_bogus), "%s", res->why_bogus ? res->why_bogus : "");
+		ev->why_bogus = res->why_bogus ? res->why_bogus : "";	/* lives as long as res */
 		return;
 	}
 	if (res->rcode == LDNS_RCODE_NOERROR) {
@@ -703,7 +704,7 @@ static void classify_wire(struct dns_evidence *ev, int rcode, const void *wire, 
 	ev->secure = sec == 2;
 	if (sec == 1) {
 		ev->outcome = DNS_BOGUS;
-		snprintf(ev->why_bogus, sizeof(ev->why_bogus), "%s", why_bogus ? why_bogus : "");
+		ev->why_bogus = why_bogus ? why_bogus : "";	/* libunbound's, for the callback's duration */
 		ldns_pkt_free(p);
 		return;
 	}
@@ -757,7 +758,7 @@ static void lookup_answered(struct lookup *l, const struct dns_answer *answer)
 static void answer_begin(struct dns_answer *answer, const struct lookup *l)
 {
 	memset(answer, 0, sizeof(*answer));
-	snprintf(answer->ev.qname, sizeof(answer->ev.qname), "%s", l->qname);
+	answer->ev.qname = l->qname;	/* the lookup is freed only after the handler has run */
 	answer->ev.qtype = l->qtype;
 	answer->ev.ms = ms_between(l->asked, now());
 }
@@ -899,6 +900,7 @@ int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answ
 	struct lookup *l;
 	ldns_rdf *dname = NULL;
 	char *text;
+	size_t len;
 	int rc;
 
 	if (job->over || job->finished)
@@ -910,13 +912,13 @@ int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answ
 	ldns_rdf_deep_free(dname);
 	if (!text)
 		return -1;
-	l = calloc(1, sizeof(*l));
-	if (!l || strlen(text) >= sizeof(l->qname)) {
-		free(l);
+	len = strlen(text);
+	l = len < DNS_NAME_TEXT_MAX ? calloc(1, sizeof(*l) + len + 1) : NULL;
+	if (!l) {
 		free(text);
 		return -1;
 	}
-	memcpy(l->qname, text, strlen(text) + 1);
+	memcpy(l->qname, text, len + 1);
 	free(text);
 	l->job = job;
 	l->handler = handler;

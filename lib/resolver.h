@@ -46,20 +46,31 @@ enum dns_cause {
 	DNS_CAUSE_LOCAL,	/* dnsguard itself could not ask (out of memory, libunbound error) */
 };
 
-/* What is known about one question: a plain value that checks copy and keep for logs and NDRs. */
+#define DNS_WHY_BOGUS_MAX 160	/* a check keeps libunbound's reason cut to this, NUL included */
+
+/*
+ * What is known about one question: a plain value that checks copy and keep for logs and NDRs.
+ * The strings are not the evidence's own.  In an answer handed to a handler they point into the
+ * resolver's lookup and libunbound's result, valid during the handler call only; a check keeps
+ * copies in its own store (dns_questions.h), valid as long as the check.  Whoever copies an
+ * evidence out of a check into another that may outlive it copies the strings too
+ * (dns_questions_adopt).
+ */
 struct dns_evidence {
-	char qname[DNS_NAME_TEXT_MAX];	/* as asked, presentation format, with the final dot */
-	uint16_t qtype;
+	const char *qname;		/* presentation format: as asked, or once answered as the resolver
+					 * wrote it (with the final dot); never NULL */
+	const char *why_bogus;		/* libunbound's reason ("" if it gave none) when DNS_BOGUS; else NULL */
 	enum dns_outcome outcome;
 	enum dns_cause cause;		/* DNS_CAUSE_NONE unless outcome is DNS_TEMPFAIL */
 	int rcode;			/* LDNS_RCODE_*, or -1 if there was no answer */
 	unsigned ms;			/* from asking to the answer */
 	uint32_t ttl;			/* of the answer, or of the negative answer */
+	uint16_t qtype;
 	bool secure;			/* DNSSEC validated */
-	char why_bogus[160];		/* libunbound's reason when DNS_BOGUS */
 };
 
-/* One answer, as a handler sees it: valid only during the handler call. */
+/* One answer, as a handler sees it: valid only during the handler call, its evidence's strings
+ * included (ev.qname is the lookup's copy of the name, ev.why_bogus libunbound's text). */
 struct dns_answer {
 	struct dns_evidence ev;
 	const ldns_pkt *packet;		/* the whole answer, or NULL; read its records with dns_rdata.h */
@@ -69,7 +80,8 @@ struct dns_answer {
  * `q=ok.test./MX outcome=nxdomain rcode=NXDOMAIN ms=2 ttl=300`. */
 struct strbuf;
 void dns_evidence_format(const struct dns_evidence *ev, const char *prefix, struct strbuf *out);
-/* Fills ev for a question that was never answered (deadline, or could not be asked). */
+/* Fills ev for a question that was never answered (deadline, or could not be asked).  ev->qname
+ * is `qname` itself, not a copy: the caller keeps it valid as long as ev. */
 void dns_evidence_unanswered(struct dns_evidence *ev, const char *qname, uint16_t qtype, enum dns_cause cause,
 			     unsigned ms);
 

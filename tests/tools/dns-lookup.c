@@ -66,9 +66,18 @@ struct lookup_ctx {
 	const char *name;
 	uint16_t type;
 	bool answered;
-	struct dns_evidence ev;
+	char evidence[2048];	/* formatted at once: the answer's strings live only during the handler */
 	char data[1024];
 };
+
+static void keep_evidence(struct lookup_ctx *l, const struct dns_evidence *ev)
+{
+	struct strbuf sb;
+
+	l->answered = true;
+	strbuf_init(&sb, l->evidence, sizeof(l->evidence));
+	dns_evidence_format(ev, "", &sb);
+}
 
 static void on_lookup(struct dns_job *job, void *arg, const struct dns_answer *answer)
 {
@@ -76,8 +85,7 @@ static void on_lookup(struct dns_job *job, void *arg, const struct dns_answer *a
 	struct strbuf sb;
 
 	(void)job;
-	l->answered = true;
-	l->ev = answer->ev;
+	keep_evidence(l, &answer->ev);
 	strbuf_init(&sb, l->data, sizeof(l->data));
 	if (answer->ev.outcome != DNS_FOUND)
 		return;
@@ -118,21 +126,26 @@ static int run_lookup(struct resolver *r, unsigned deadline, int argc, char **ar
 			fprintf(stderr, "dns-lookup: unknown type %s\n", argv[2 * i + 1]);
 			exit(2);
 		}
-		if (dns_job_ask(job, l[i].name, l[i].type, on_lookup, &l[i]) != 0)
-			dns_evidence_unanswered(&l[i].ev, l[i].name, l[i].type, DNS_CAUSE_LOCAL, 0), l[i].answered = true;
+		if (dns_job_ask(job, l[i].name, l[i].type, on_lookup, &l[i]) != 0) {
+			struct dns_evidence ev;
+			dns_evidence_unanswered(&ev, l[i].name, l[i].type, DNS_CAUSE_LOCAL, 0);
+			keep_evidence(&l[i], &ev);
+		}
 	}
 	dns_job_unlock(job);
 	complete = dns_job_wait(job);
 	dns_job_lock(job);
 	printf("lookup complete=%s ms=%u\n", complete ? "yes" : "no", dns_job_elapsed_ms(job));
 	for (size_t i = 0; i < n; i++) {
-		char line[2048];
+		char line[4096];
 		struct strbuf sb;
-		if (!l[i].answered)
-			dns_evidence_unanswered(&l[i].ev, l[i].name, l[i].type, DNS_CAUSE_DEADLINE, dns_job_elapsed_ms(job));
+		if (!l[i].answered) {
+			struct dns_evidence ev;
+			dns_evidence_unanswered(&ev, l[i].name, l[i].type, DNS_CAUSE_DEADLINE, dns_job_elapsed_ms(job));
+			keep_evidence(&l[i], &ev);
+		}
 		strbuf_init(&sb, line, sizeof(line));
-		strbuf_append(&sb, "answer");
-		dns_evidence_format(&l[i].ev, "", &sb);
+		strbuf_appendf(&sb, "answer%s", l[i].evidence);
 		if (l[i].data[0])
 			strbuf_appendf(&sb, " data=%s", l[i].data);
 		printf("%s\n", strbuf_text(&sb));
