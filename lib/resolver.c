@@ -894,6 +894,35 @@ static void enqueue(struct resolver *r, struct lookup *l)
 	}
 }
 
+/*
+ * The length of `name` if it is a plain host name whose presentation form ldns would give back
+ * unchanged (letters, digits, '-' and '_', labels of 1 to 63 octets, at most 253 octets without
+ * the final dot, which it may have), else 0.  Saves ldns's parse and print, two allocations and a
+ * few microseconds, on nearly every question; anything else (escapes, odd octets, the root) goes
+ * through ldns as before.
+ */
+static size_t plain_name_length(const char *name)
+{
+	size_t label = 0, len = 0;
+
+	for (const char *p = name; *p; p++, len++) {
+		char c = *p;
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	if (len == 0 || len - (name[len - 1] == '.') > 253)
+		return 0;
+	return len;
+}
+
 int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answer_handler *handler, void *arg)
 {
 	struct resolver *r = job->resolver;
@@ -905,21 +934,32 @@ int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answ
 
 	if (job->over || job->finished)
 		return -1;
-	/* ldns checks the name (label and name lengths, escapes) and gives its canonical text. */
-	if (!qname || !*qname || ldns_str2rdf_dname(&dname, qname) != LDNS_STATUS_OK)
+	if (!qname || !*qname)
 		return -1;
-	text = ldns_rdf2str(dname);
-	ldns_rdf_deep_free(dname);
-	if (!text)
-		return -1;
-	len = strlen(text);
-	l = len < DNS_NAME_TEXT_MAX ? calloc(1, sizeof(*l) + len + 1) : NULL;
-	if (!l) {
+	if ((len = plain_name_length(qname)) > 0) {
+		/* the common case, already canonical but for the final dot */
+		bool dot = qname[len - 1] == '.';
+		if (!(l = calloc(1, sizeof(*l) + len + 2)))
+			return -1;
+		memcpy(l->qname, qname, len);
+		memcpy(l->qname + len, dot ? "" : ".", dot ? 1 : 2);
+	} else {
+		/* ldns checks the name (label and name lengths, escapes) and gives its canonical text */
+		if (ldns_str2rdf_dname(&dname, qname) != LDNS_STATUS_OK)
+			return -1;
+		text = ldns_rdf2str(dname);
+		ldns_rdf_deep_free(dname);
+		if (!text)
+			return -1;
+		len = strlen(text);
+		l = len < DNS_NAME_TEXT_MAX ? calloc(1, sizeof(*l) + len + 1) : NULL;
+		if (!l) {
+			free(text);
+			return -1;
+		}
+		memcpy(l->qname, text, len + 1);
 		free(text);
-		return -1;
 	}
-	memcpy(l->qname, text, len + 1);
-	free(text);
 	l->job = job;
 	l->handler = handler;
 	l->arg = arg;
