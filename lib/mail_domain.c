@@ -121,8 +121,7 @@ static void ask_host(struct mail_domain_check *c, const char *name)
 	}
 	h = (int)c->host_count++;
 	c->hosts[h].name = name;
-	ask(c, name, LDNS_RR_TYPE_A, h);
-	ask(c, name, LDNS_RR_TYPE_AAAA, h);
+	ask(c, name, LDNS_RR_TYPE_A, h);	/* AAAA when A gives nothing usable (on_answer) */
 }
 
 /* The MX records into the result, their hosts copied into the check's store, with room for as
@@ -263,8 +262,12 @@ static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *a
 		on_mx(c, answer, q->slot);
 		return;
 	}
-	c->hosts[q->tag].open--;
 	on_address(c, answer, q->tag, q->slot);
+	/* no usable IPv4 address: now IPv6 (asked before this one is counted answered, so that the
+	 * host stays open and an AAAA answered at once cannot make the check evaluate twice) */
+	if (!c->decided && answer->ev.qtype == LDNS_RR_TYPE_A)
+		ask(c, c->hosts[q->tag].name, LDNS_RR_TYPE_AAAA, q->tag);
+	c->hosts[q->tag].open--;
 	if (!c->decided && !hosts_open(c))
 		evaluate_hosts(c);
 }

@@ -1,8 +1,10 @@
 /*
  * mail_domain - can mail be delivered to this domain?  RFC 5321 section 5.1, with RFC 7505.
  *
- * MX first; the MX hosts in preference order, each asked for A and AAAA at once; no MX records
- * means the domain itself is the implicit MX.  A single MX of preference 0 and target "." is a
+ * MX first; then every MX host at once, each asked for A, and for AAAA only when its A answer
+ * gives no usable address (nearly every mail host has one: a question saved per check, at the
+ * price of one more round trip for an IPv6-only host); no MX records means the domain itself is
+ * the implicit MX.  A single MX of preference 0 and target "." is a
  * null MX: the domain accepts no mail.  The check runs on the resolver's thread while the caller
  * goes on, and is waited for under the deadline it was started with; it stops as soon as one mail
  * host has a usable address.
