@@ -78,7 +78,7 @@ struct session {
 	bool quarantine;		/* and why: the first check whose rule said so */
 	enum policy_check quarantine_check;
 	enum policy_outcome quarantine_outcome;
-	const char *quarantine_rule;	/* the policy's own text: the session pins its generation */
+	char quarantine_rule[128];	/* the deciding rule's name (struct policy_decision's size) */
 	/* forged header fields to remove: per-name occurrence indexes */
 	unsigned ar_seen, dg_seen;
 	unsigned ar_delete[HEADER_DELETIONS_MAX];

@@ -284,7 +284,7 @@ static sfsistat decide(SMFICTX *ctx, struct session *s, const struct decision_in
 			s->quarantine = true;
 			s->quarantine_check = in->check;
 			s->quarantine_outcome = in->outcome;
-			s->quarantine_rule = d.rule;
+			snprintf(s->quarantine_rule, sizeof(s->quarantine_rule), "%s", d.rule);
 		}
 		return SMFIS_CONTINUE;
 	case POLICY_REJECT:
@@ -500,7 +500,7 @@ void verdicts_end_message(struct session *s)
 	s->tagged = 0;
 	s->noted = 0;
 	s->quarantine = false;
-	s->quarantine_rule = NULL;
+	s->quarantine_rule[0] = '\0';
 	s->ar_seen = s->dg_seen = 0;
 	s->ar_delete_count = 0;
 }
