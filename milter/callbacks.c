@@ -117,8 +117,9 @@ static void copy_address(char *dst, size_t size, const char *arg)
 	}
 }
 
-/* The authserv-id of our Authentication-Results: configured, else the MTA's host name ({j}). */
-static void set_authserv_id(SMFICTX *ctx, struct session *s)
+/* The authserv-id of our Authentication-Results: configured, else the MTA's host name ({j}).
+ * False when out of memory. */
+static bool set_authserv_id(SMFICTX *ctx, struct session *s)
 {
 	const char *id = s->rt->config->authserv_id;
 
@@ -128,12 +129,11 @@ static void set_authserv_id(SMFICTX *ctx, struct session *s)
 		char host[NAME_MAX_LEN];
 		if (gethostname(host, sizeof(host)) == 0) {
 			host[sizeof(host) - 1] = '\0';
-			session_set_text(&s->authserv_id, host, NAME_MAX_LEN);
-			return;
+			return session_set_text(&s->authserv_id, host, NAME_MAX_LEN);
 		}
 		id = "localhost";
 	}
-	session_set_text(&s->authserv_id, id, NAME_MAX_LEN);
+	return session_set_text(&s->authserv_id, id, NAME_MAX_LEN);
 }
 
 static struct session *session_of(SMFICTX *ctx)
@@ -178,6 +178,7 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	/* made at negotiation (protocol 6); an older MTA skips that step */
 	struct session *s = session_of(ctx);
 	const char *daemon;
+	bool texts;
 	struct strbuf line;
 	char storage[LOG_LINE_LEN];
 
@@ -207,14 +208,19 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	/* Postfix says "unknown", Sendmail "[ip]", when the client has no verified name */
 	if (!hostname || !*hostname || hostname[0] == '[')
 		hostname = "unknown";
-	session_set_text(&s->client_name, hostname, NAME_MAX_LEN);
+	texts = session_set_text(&s->client_name, hostname, NAME_MAX_LEN);
 	daemon = smfi_getsymval(ctx, "{daemon_name}");
-	session_set_text(&s->daemon, daemon, NAME_MAX_LEN);
-	set_authserv_id(ctx, s);
+	/* the daemon name decides policy rules: never go on without it */
+	texts = session_set_text(&s->daemon, daemon, NAME_MAX_LEN) && texts;
+	texts = set_authserv_id(ctx, s) && texts;
 	smfi_setpriv(ctx, s);
 	pthread_mutex_lock(&sessions_lock);
 	sessions_open++;
 	pthread_mutex_unlock(&sessions_lock);
+	if (!texts) {
+		log_warning("%s: connect: out of memory: tempfail", s->id);
+		return SMFIS_TEMPFAIL;
+	}
 
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		session_line_start(&line, storage, sizeof(storage), s, "connect");
@@ -235,7 +241,10 @@ static sfsistat on_helo(SMFICTX *ctx, char *name)
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
-	session_set_text(&s->helo, name, NAME_MAX_LEN);
+	if (!session_set_text(&s->helo, name, NAME_MAX_LEN)) {
+		log_warning("%s: helo: out of memory: tempfail", s->id);
+		return SMFIS_TEMPFAIL;
+	}
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		session_line_start(&line, storage, sizeof(storage), s, "helo");
 		strbuf_append_kv(&line, "helo", s->helo);
@@ -257,8 +266,12 @@ static sfsistat on_mail(SMFICTX *ctx, char **argv)
 	reset_message(s);
 	update_queue_id(ctx, s);
 	copy_address(from, sizeof(from), argv ? argv[0] : NULL);
-	session_set_text(&s->from, from, ADDRESS_MAX_LEN);
-	session_set_text(&s->auth, smfi_getsymval(ctx, "{auth_authen}"), NAME_MAX_LEN);
+	/* a lost sender would be checked as <>, a lost SASL login as no login: tempfail instead */
+	if (!session_set_text(&s->from, from, ADDRESS_MAX_LEN) ||
+	    !session_set_text(&s->auth, smfi_getsymval(ctx, "{auth_authen}"), NAME_MAX_LEN)) {
+		log_warning("%s: mail: out of memory: tempfail", s->id);
+		return SMFIS_TEMPFAIL;
+	}
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		session_line_start(&line, storage, sizeof(storage), s, "mail");
 		session_line_bracketed(&line, "from", s->from);

@@ -16,7 +16,7 @@ void session_init_texts(struct session *s)
 	s->from = s->sender_domain = s->auth = empty_text;
 }
 
-void session_set_text(const char **field, const char *value, size_t max)
+bool session_set_text(const char **field, const char *value, size_t max)
 {
 	size_t len = value ? strlen(value) : 0;
 	char *copy;
@@ -25,19 +25,20 @@ void session_set_text(const char **field, const char *value, size_t max)
 		free((char *)*field);
 	*field = empty_text;
 	if (len == 0 || max < 4)
-		return;
+		return true;
 	if (len >= max) {
 		/* overlong text is cut, and says so */
 		if (!(copy = malloc(max)))
-			return;
+			return false;
 		memcpy(copy, value, max - 4);
 		memcpy(copy + max - 4, "...", 4);
 	} else {
 		if (!(copy = malloc(len + 1)))
-			return;
+			return false;
 		memcpy(copy, value, len + 1);
 	}
 	*field = copy;
+	return true;
 }
 
 void session_free_texts(struct session *s)

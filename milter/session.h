@@ -88,8 +88,9 @@ struct session {
 /* Gives every text field its "" (a new session). */
 void session_init_texts(struct session *s);
 /* Sets a text field to a copy of `value` (NULL: ""), cut at `max` - 1 bytes with "..." at the
- * end when longer; out of memory leaves "".  The old text is freed. */
-void session_set_text(const char **field, const char *value, size_t max);
+ * end when longer; the old text is freed.  False when out of memory: the field is then "", and
+ * the caller tempfails rather than go on with a client's words lost. */
+bool session_set_text(const char **field, const char *value, size_t max);
 /* Frees every text field (the session ends). */
 void session_free_texts(struct session *s);
 

@@ -126,8 +126,10 @@ void verdicts_mail(struct session *s)
 		return;
 	}
 	s->sender_kind = sender.kind;
-	if (sender.kind == MAILADDR_DOMAIN)
-		session_set_text(&s->sender_domain, sender.domain, NAME_MAX_LEN);
+	if (sender.kind == MAILADDR_DOMAIN && !session_set_text(&s->sender_domain, sender.domain, NAME_MAX_LEN)) {
+		s->sender_undecided = true;	/* out of memory: 451 at RCPT, never unchecked */
+		return;
+	}
 	if (s->trusted || !resolver_of(s) || sender.kind != MAILADDR_DOMAIN)
 		return;
 	/* null sender, address literals and bare local parts have no domain to ask about */

@@ -12,6 +12,20 @@
 
 #include "session.h"
 
+/* Linked with -Wl,--wrap=malloc: the next allocation can be made to fail. */
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+static int fail_next_malloc;
+
+void *__wrap_malloc(size_t size)
+{
+	if (fail_next_malloc) {
+		fail_next_malloc = 0;
+		return NULL;
+	}
+	return __real_malloc(size);
+}
+
 static void test_unset_fields_are_empty(void **state)
 {
 	(void)state;
@@ -30,12 +44,12 @@ static void test_set_replace_clear(void **state)
 	(void)state;
 	struct session s = {0};
 	session_init_texts(&s);
-	session_set_text(&s.helo, "mail.example.net", NAME_MAX_LEN);
+	assert_true(session_set_text(&s.helo, "mail.example.net", NAME_MAX_LEN));
 	assert_string_equal(s.helo, "mail.example.net");
 	/* a second EHLO replaces the first (the old copy is freed: valgrind/ASan would say) */
 	session_set_text(&s.helo, "other.example", NAME_MAX_LEN);
 	assert_string_equal(s.helo, "other.example");
-	session_set_text(&s.helo, NULL, NAME_MAX_LEN);
+	assert_true(session_set_text(&s.helo, NULL, NAME_MAX_LEN));
 	assert_string_equal(s.helo, "");
 	session_set_text(&s.from, "", ADDRESS_MAX_LEN);
 	assert_string_equal(s.from, "");
@@ -61,12 +75,30 @@ static void test_overlong_text_is_cut_and_says_so(void **state)
 	session_free_texts(&s);
 }
 
+static void test_out_of_memory_is_reported(void **state)
+{
+	(void)state;
+	struct session s = {0};
+	session_init_texts(&s);
+	assert_true(session_set_text(&s.from, "alice@example.net", ADDRESS_MAX_LEN));
+	/* the caller must learn it, or a lost sender would be checked as <> */
+	fail_next_malloc = 1;
+	assert_false(session_set_text(&s.from, "bob@example.org", ADDRESS_MAX_LEN));
+	assert_string_equal(s.from, "");
+	/* nothing to copy, nothing to fail */
+	fail_next_malloc = 1;
+	assert_true(session_set_text(&s.auth, "", NAME_MAX_LEN));
+	fail_next_malloc = 0;
+	session_free_texts(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unset_fields_are_empty),
 		cmocka_unit_test(test_set_replace_clear),
 		cmocka_unit_test(test_overlong_text_is_cut_and_says_so),
+		cmocka_unit_test(test_out_of_memory_is_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
