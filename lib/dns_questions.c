@@ -220,6 +220,25 @@ size_t dns_questions_settle(struct dns_questions *set, bool decided, size_t *dec
 	return *decisive;
 }
 
+void dns_questions_finish(struct dns_questions *set, const bool *decided, size_t *decisive, unsigned *ms,
+			  void (*undecided)(void *owner, size_t first_open))
+{
+	struct dns_job *job = set->job;
+
+	dns_job_wait(job);
+	dns_job_lock(job);
+	if (*decided)
+		dns_questions_settle(set, true, decisive);
+	else
+		undecided(set->owner, dns_questions_settle(set, false, NULL));
+	*ms = dns_job_elapsed_ms(job);
+	dns_job_unlock(job);
+	/* the job is over (dns_job_wait): no handler touches the check any more.  Let it go now, not
+	 * when the session ends; lookups still in flight hold it until they come back. */
+	dns_job_release(job);
+	set->job = NULL;
+}
+
 void dns_questions_free(struct dns_questions *set)
 {
 	struct dns_store_chunk *chunk, *next;

@@ -70,6 +70,15 @@ bool dns_questions_record(struct dns_question *q, const struct dns_answer *answe
  * waited and returns the first open slot (the one the deadline cut short).
  */
 size_t dns_questions_settle(struct dns_questions *set, bool decided, size_t *decisive);
+/*
+ * The end of a check, by its owner (not locked): waits for the job — the check's verdict or its
+ * deadline — then, with the job locked, settles the evidence (dns_questions_settle) and, if the
+ * check had not decided (*decided false), lets `undecided` give it a verdict from what is in
+ * (`first_open`: the slot the deadline cut short); stamps *ms with the time waited and releases
+ * the job.  No handler runs after it returns; set->job is then NULL.
+ */
+void dns_questions_finish(struct dns_questions *set, const bool *decided, size_t *decisive, unsigned *ms,
+			  void (*undecided)(void *owner, size_t first_open));
 /* Appends a copy of `ev` (from another check, or made up) as an answered slot, its strings copied
  * into the store, so that it stays valid as long as this set.  false when out of memory. */
 bool dns_questions_adopt(struct dns_questions *set, const struct dns_evidence *ev);

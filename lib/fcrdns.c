@@ -14,7 +14,6 @@ struct fcrdns_check {
 	struct dns_job *job;	/* NULL once settled: released */
 	struct fcrdns_result result;
 	bool decided;
-	bool settled;		/* fcrdns_wait has run: the result is final; only the owner reads it */
 	unsigned open;		/* forward questions not answered yet */
 	struct dns_questions set;	/* tag: index in names, or -1 for the PTR question; the store */
 };
@@ -215,28 +214,22 @@ struct fcrdns_check *fcrdns_start(struct resolver *resolver, const struct netadd
 	return c;
 }
 
+/* The deadline passed before a verdict: what is still open is a temporary failure. */
+static void on_deadline(void *owner, size_t first_open)
+{
+	struct fcrdns_check *c = owner;
+
+	c->result.decisive = first_open;
+	c->result.verdict = FCRDNS_TEMPFAIL;
+	c->decided = true;
+}
+
 const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *c)
 {
-	if (c->settled)
-		return &c->result;
-	dns_job_wait(c->job);
-	dns_job_lock(c->job);
-	if (!c->decided) {
-		c->result.decisive = dns_questions_settle(&c->set, false, NULL);
-		c->result.verdict = FCRDNS_TEMPFAIL;
-		c->decided = true;
-	} else {
-		dns_questions_settle(&c->set, true, &c->result.decisive);
+	if (c->job) {
+		dns_questions_finish(&c->set, &c->decided, &c->result.decisive, &c->result.ms, on_deadline);
+		c->job = NULL;	/* released: the result is final */
 	}
-	c->result.ms = dns_job_elapsed_ms(c->job);
-	dns_job_unlock(c->job);
-	/*
-	 * The job is over (dns_job_wait): no handler touches the check any more.  Let it go now, not
-	 * when the session ends; lookups still in flight hold it until they come back.
-	 */
-	dns_job_release(c->job);
-	c->job = NULL;
-	c->settled = true;
 	return &c->result;
 }
 
@@ -246,7 +239,7 @@ const struct fcrdns_result *fcrdns_peek(struct fcrdns_check *c)
 
 	if (!c)
 		return NULL;
-	if (c->settled)
+	if (!c->job)
 		return &c->result;
 	dns_job_lock(c->job);
 	decided = c->decided;

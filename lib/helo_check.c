@@ -190,23 +190,19 @@ struct helo_check *helo_check_start(struct resolver *resolver, const char *helo,
 	return c;
 }
 
+/* The deadline passed before a match: the verdict from the answers that did come. */
+static void on_deadline(void *owner, size_t first_open)
+{
+	(void)first_open;
+	evaluate(owner);
+}
+
 const struct helo_result *helo_check_wait(struct helo_check *c)
 {
-	if (!c->job)
-		return &c->result;
-	dns_job_wait(c->job);
-	dns_job_lock(c->job);
-	if (!c->decided) {
-		dns_questions_settle(&c->set, false, NULL);
-		evaluate(c);
-	} else {
-		dns_questions_settle(&c->set, true, &c->result.decisive);
+	if (c->job) {
+		dns_questions_finish(&c->set, &c->decided, &c->result.decisive, &c->result.ms, on_deadline);
+		c->job = NULL;	/* released: the result is final */
 	}
-	c->result.ms = dns_job_elapsed_ms(c->job);
-	dns_job_unlock(c->job);
-	/* the job is over: no handler touches the check any more; lookups in flight hold the job */
-	dns_job_release(c->job);
-	c->job = NULL;
 	return &c->result;
 }
 

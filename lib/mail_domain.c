@@ -307,25 +307,22 @@ struct mail_domain_check *mail_domain_start(struct resolver *resolver, const cha
 	return c;
 }
 
+/* The deadline passed before a verdict: what is still open is a temporary failure of its own. */
+static void on_deadline(void *owner, size_t first_open)
+{
+	struct mail_domain_check *c = owner;
+
+	c->result.decisive = first_open;
+	c->result.verdict = MAIL_DOMAIN_TEMPFAIL;
+	c->decided = true;
+}
+
 const struct mail_domain_result *mail_domain_wait(struct mail_domain_check *c)
 {
-	if (!c->job)
-		return &c->result;	/* settled already */
-	dns_job_wait(c->job);
-	dns_job_lock(c->job);
-	if (!c->decided) {
-		/* the deadline passed: what is still open is a temporary failure of its own */
-		c->result.decisive = dns_questions_settle(&c->set, false, NULL);
-		c->result.verdict = MAIL_DOMAIN_TEMPFAIL;
-		c->decided = true;
-	} else {
-		dns_questions_settle(&c->set, true, &c->result.decisive);
+	if (c->job) {
+		dns_questions_finish(&c->set, &c->decided, &c->result.decisive, &c->result.ms, on_deadline);
+		c->job = NULL;	/* released: the result is final */
 	}
-	c->result.ms = dns_job_elapsed_ms(c->job);
-	dns_job_unlock(c->job);
-	/* the job is over: no handler touches the check any more; lookups in flight hold the job */
-	dns_job_release(c->job);
-	c->job = NULL;
 	return &c->result;
 }
 
