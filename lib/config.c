@@ -13,12 +13,16 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
+#include "auth_results.h"
 #include "textfile.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -28,6 +32,8 @@ enum key_type {
 	KEY_STRING,	/* any text, may be empty */
 	KEY_PATH,	/* an absolute path */
 	KEY_PATH_OR_EMPTY,
+	KEY_FILE_OR_EMPTY,	/* an absolute path to a readable regular file, or empty */
+	KEY_AUTHSERV_ID,	/* an RFC 2045 token such as a host name, at most 255 bytes, or empty */
 	KEY_SOCKET,	/* unix:/path, local:/path, inet:port@host, inet6:port@host */
 	KEY_SOCKET_OR_EMPTY,
 	KEY_MODE,	/* octal file mode */
@@ -71,13 +77,13 @@ static const struct config_key keys[] = {
 	 "udp-tcp (UDP, then TCP when truncated), tcp (TCP only) or udp (UDP only)"},
 	{"dns_builtin_zones", KEY_DNS_BUILTIN_ZONES, FIELD(dns), "auto", 0, 0,
 	 "test., 127.in-addr.arpa. and private reverse zones: servers (ask them), local (libunbound's answers) or auto"},
-	{"dns_trust_anchor", KEY_PATH_OR_EMPTY, FIELD(dns_trust_anchor), "", 0, 0,
+	{"dns_trust_anchor", KEY_FILE_OR_EMPTY, FIELD(dns_trust_anchor), "", 0, 0,
 	 "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); a bogus answer is then its own outcome"},
-	{"dns_root_hints", KEY_PATH_OR_EMPTY, FIELD(dns_root_hints), "", 0, 0,
+	{"dns_root_hints", KEY_FILE_OR_EMPTY, FIELD(dns_root_hints), "", 0, 0,
 	 "with dns_servers = recursive: root hints of a private root (empty: the Internet's root servers)"},
 	{"dns_deadline", KEY_DURATION, FIELD(dns_deadline_ms), "4s", 100, 60000,
 	 "longest wait for DNS in one SMTP stage; keep it under the MTA's milter timeouts"},
-	{"authserv_id", KEY_STRING, FIELD(authserv_id), "", 0, 0,
+	{"authserv_id", KEY_AUTHSERV_ID, FIELD(authserv_id), "", 0, 0,
 	 "name in the Authentication-Results fields dnsguard adds (empty: the MTA's host name)"},
 	{"policy_file", KEY_PATH, FIELD(policy_file), DNSGUARD_SYSCONFDIR "/dnsguard/policy.json", 0, 0,
 	 "the policy: what each check's outcome leads to (dnsguard-policy(5))"},
@@ -193,6 +199,64 @@ static bool socket_spec_valid(const char *value, char *why, size_t whylen)
 	return false;
 }
 
+/*
+ * libunbound reads the trust anchor and root hints only when it first resolves: a file that is
+ * not there would pass `dnsguard -n` and startup and fail the first message.  Opened here as the
+ * process is (root at startup, dnsguard's user at reload).  O_NONBLOCK: a FIFO must not hang us.
+ */
+static bool file_readable(const char *path, char *why, size_t whylen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	bool regular;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whylen, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return false;
+	}
+	close(fd);
+	regular = S_ISREG(st.st_mode);
+	if (!regular)
+		snprintf(why, whylen, "not a regular file");
+	return regular;
+}
+
+/*
+ * The authserv-id stands unquoted in the fields dnsguard writes and is what forged fields are
+ * recognised by, so it must be an RFC 2045 token: no white space, controls, non-ASCII or
+ * ()<>@,;:\"/[]?=.  A host name always is one (an internationalised one in its A-label form);
+ * "@" is refused because an id is a host name (RFC 8601 2.5), never an address.  255 bytes: more
+ * than any domain name, and what a session keeps whole (a longer id would be cut, and then no
+ * longer match itself).
+ */
+static bool authserv_id_valid(const char *value, char *why, size_t whylen)
+{
+	static const char expected[] = "expected a host name (an RFC 2045 token: printable ASCII "
+				       "without spaces or ()<>@,;:\\\"/[]?=), at most 255 bytes";
+	size_t len = strlen(value);
+
+	if (len > 255) {
+		snprintf(why, whylen, "%zu bytes: %s", len, expected);
+		return false;
+	}
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		char one[2] = {(char)*p, '\0'};
+		if (auth_results_id_is_token(one))
+			continue;
+		if (*p > 0x20 && *p < 0x7f)
+			snprintf(why, whylen, "'%c' is not allowed: %s", *p, expected);
+		else
+			snprintf(why, whylen, "byte 0x%02x is not allowed: %s", *p, expected);
+		return false;
+	}
+	return true;
+}
+
 static bool parse_dns_servers(struct dns_settings *dns, const char *value, char *why, size_t whylen)
 {
 	char copy[1024];
@@ -242,6 +306,7 @@ static bool parse_value(const struct config_key *key, struct config *config, con
 	case KEY_STRING:
 		return set_string(field, value, why, whylen);
 	case KEY_PATH_OR_EMPTY:
+	case KEY_FILE_OR_EMPTY:
 		if (*value == '\0')
 			return set_string(field, value, why, whylen);
 		/* fall through */
@@ -250,7 +315,11 @@ static bool parse_value(const struct config_key *key, struct config *config, con
 			snprintf(why, whylen, "expected an absolute path");
 			return false;
 		}
+		if (key->type == KEY_FILE_OR_EMPTY && !file_readable(value, why, whylen))
+			return false;
 		return set_string(field, value, why, whylen);
+	case KEY_AUTHSERV_ID:
+		return authserv_id_valid(value, why, whylen) && set_string(field, value, why, whylen);
 	case KEY_SOCKET_OR_EMPTY:
 		if (*value == '\0')
 			return set_string(field, value, why, whylen);
@@ -541,6 +610,8 @@ void config_free(struct config *config)
 		case KEY_STRING:
 		case KEY_PATH:
 		case KEY_PATH_OR_EMPTY:
+		case KEY_FILE_OR_EMPTY:
+		case KEY_AUTHSERV_ID:
 		case KEY_SOCKET:
 		case KEY_SOCKET_OR_EMPTY:
 			free(*(char **)((char *)config + keys[i].offset));
@@ -595,6 +666,8 @@ static void format_value(const struct config_key *key, const struct config *conf
 	case KEY_STRING:
 	case KEY_PATH:
 	case KEY_PATH_OR_EMPTY:
+	case KEY_FILE_OR_EMPTY:
+	case KEY_AUTHSERV_ID:
 	case KEY_SOCKET:
 	case KEY_SOCKET_OR_EMPTY:
 		snprintf(buf, size, "%s", *(char *const *)field);

@@ -33,9 +33,9 @@ struct config {
 	enum log_level log_level;
 	struct dns_settings dns;
 	unsigned dns_deadline_ms;
-	char *dns_trust_anchor;
-	char *dns_root_hints;
-	char *authserv_id;
+	char *dns_trust_anchor;	/* "" or a regular file that could be opened when loaded */
+	char *dns_root_hints;	/* likewise */
+	char *authserv_id;	/* "" (the MTA's {j}) or an RFC 2045 token: see auth_results.h */
 	char *policy_file;
 	char *badmail_dir;
 	char *route_socket;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -207,6 +208,155 @@ static void test_missing_file(void **state)
 	strbuf_free(&errors);
 }
 
+/* authserv_id must be a value that can stand in an Authentication-Results field as a token. */
+static void test_authserv_id_values(void **state)
+{
+	(void)state;
+	static const char *const good[] = {"", "mx.example.org", "MX-1.Example.ORG.", "mx_2", "localhost",
+					   "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z"};
+	static const char *const bad[] = {"mx example.org", "mx.example.org;", "postmaster@example.org",
+					  "\"mx.example.org\"", "mx.example.org(x)", "[192.0.2.1]", "a,b",
+					  "a:b", "a/b", "a=b", "a?b", "a<b>", "a\\b", "mx\x01.example.org",
+					  "mx\x7f", "b\303\274cher.example"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char text[256];
+		struct strbuf errors;
+		snprintf(text, sizeof(text), "authserv_id = %s\n", good[i]);
+		struct config *c = parse(text, &errors);
+		if (!c)
+			fail_msg("authserv_id '%s' refused: %s", good[i], strbuf_text(&errors));
+		assert_string_equal(c->authserv_id, good[i]);
+		config_free(c);
+		strbuf_free(&errors);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[256];
+		struct strbuf errors;
+		snprintf(text, sizeof(text), "# header\nauthserv_id = %s\n", bad[i]);
+		if (parse(text, &errors))
+			fail_msg("authserv_id '%s' accepted", bad[i]);
+		if (!strstr(strbuf_text(&errors), "test.conf:2: authserv_id = ") ||
+		    !strstr(strbuf_text(&errors), "expected a host name"))
+			fail_msg("authserv_id '%s': %s", bad[i], strbuf_text(&errors));
+		strbuf_free(&errors);
+	}
+
+	/* the error says which byte is wrong */
+	struct strbuf errors;
+	assert_null(parse("authserv_id = postmaster@example.org\n", &errors));
+	assert_non_null(strstr(strbuf_text(&errors), "test.conf:1: authserv_id = postmaster@example.org: '@' is not allowed"));
+	strbuf_free(&errors);
+	assert_null(parse("authserv_id = mx\x01\n", &errors));
+	assert_non_null(strstr(strbuf_text(&errors), ": byte 0x01 is not allowed: expected a host name"));
+	strbuf_free(&errors);
+
+	/* longer than any domain name is refused */
+	char text[400];
+	memset(text, 0, sizeof(text));
+	strcpy(text, "authserv_id = ");
+	memset(text + strlen(text), 'a', 255);
+	strcat(text, "\n");
+	struct config *c = parse(text, &errors);
+	assert_non_null(c);
+	config_free(c);
+	strbuf_free(&errors);
+	text[strlen(text) - 1] = 'a';
+	strcat(text, "\n");
+	assert_null(parse(text, &errors));
+	assert_non_null(strstr(strbuf_text(&errors), "at most 255 bytes"));
+	strbuf_free(&errors);
+}
+
+/* A directory of its own, removed at the end, for files a config names. */
+static char *make_temp_dir(void)
+{
+	char *dir = strdup("/tmp/dnsguard-test-config.XXXXXX");
+
+	assert_non_null(dir);
+	assert_non_null(mkdtemp(dir));
+	return dir;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* dns_trust_anchor and dns_root_hints name files libunbound reads only at its first lookup: a
+ * file that is not there must fail `dnsguard -n` and startup, not the first message. */
+static void test_dns_files_must_exist(void **state)
+{
+	(void)state;
+	char *dir = make_temp_dir();
+	char conf[512], anchor[512], hints[512], missing[512], text[2048];
+	struct strbuf errors;
+	struct config *c;
+
+	snprintf(conf, sizeof(conf), "%s/dnsguard.conf", dir);
+	snprintf(anchor, sizeof(anchor), "%s/root.key", dir);
+	snprintf(hints, sizeof(hints), "%s/root.hints", dir);
+	snprintf(missing, sizeof(missing), "%s/missing.key", dir);
+	write_file(anchor, ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n");
+	write_file(hints, ". 3600000 IN NS a.root.test.\n");
+
+	/* existing files are fine */
+	snprintf(text, sizeof(text), "dns_servers = recursive\ndns_trust_anchor = %s\ndns_root_hints = %s\n", anchor,
+		 hints);
+	write_file(conf, text);
+	strbuf_init_heap(&errors, 65536);
+	c = config_load(conf, false, &errors);
+	if (!c)
+		fail_msg("%s", strbuf_text(&errors));
+	assert_string_equal(c->dns_trust_anchor, anchor);
+	assert_string_equal(c->dns_root_hints, hints);
+	config_free(c);
+
+	/* a missing file is refused with file:line and the system's reason */
+	snprintf(text, sizeof(text), "dns_servers = recursive\n\ndns_trust_anchor = %s\ndns_root_hints = %s\n", missing,
+		 missing);
+	write_file(conf, text);
+	assert_null(config_load(conf, false, &errors));
+	char want[1200];
+	snprintf(want, sizeof(want), "%s:3: dns_trust_anchor = %s: cannot open: No such file or directory\n", conf,
+		 missing);
+	if (!strstr(strbuf_text(&errors), want))
+		fail_msg("expected '%s' in '%s'", want, strbuf_text(&errors));
+	snprintf(want, sizeof(want), "%s:4: dns_root_hints = %s: cannot open: No such file or directory\n", conf,
+		 missing);
+	if (!strstr(strbuf_text(&errors), want))
+		fail_msg("expected '%s' in '%s'", want, strbuf_text(&errors));
+	strbuf_free(&errors);
+
+	/* so is a directory, or anything else that is not a regular file */
+	snprintf(text, sizeof(text), "dns_trust_anchor = %s\ndns_root_hints = /dev/null\n", dir);
+	assert_null(parse(text, &errors));
+	snprintf(want, sizeof(want), "test.conf:1: dns_trust_anchor = %s: not a regular file\n", dir);
+	if (!strstr(strbuf_text(&errors), want))
+		fail_msg("expected '%s' in '%s'", want, strbuf_text(&errors));
+	assert_non_null(strstr(strbuf_text(&errors), "test.conf:2: dns_root_hints = /dev/null: not a regular file\n"));
+	strbuf_free(&errors);
+
+	/* still an absolute path, and empty still means none */
+	assert_null(parse("dns_trust_anchor = root.key\n", &errors));
+	assert_non_null(strstr(strbuf_text(&errors), "test.conf:1: dns_trust_anchor = root.key: expected an absolute path"));
+	strbuf_free(&errors);
+	c = parse("dns_trust_anchor =\ndns_root_hints =\n", &errors);
+	assert_non_null(c);
+	assert_string_equal(c->dns_trust_anchor, "");
+	config_free(c);
+	strbuf_free(&errors);
+
+	unlink(conf);
+	unlink(anchor);
+	unlink(hints);
+	rmdir(dir);
+	free(dir);
+}
+
 /* Round trip: what -p prints parses back to the same values. */
 static void test_write_parses_back(void **state)
 {
@@ -315,6 +465,8 @@ int main(void)
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_long_and_binary_lines),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_authserv_id_values),
+		cmocka_unit_test(test_dns_files_must_exist),
 		cmocka_unit_test(test_write_parses_back),
 		cmocka_unit_test(test_sample_config_matches_table),
 		cmocka_unit_test(test_man_page_documents_every_key),
