@@ -4,7 +4,11 @@
  * Startup order matters: the config is checked before anything else; the process detaches (and
  * the parent waits to hear that the socket is open, so `dnsguard` exits non-zero when startup
  * fails); the reload signal is blocked before any thread exists; the socket is opened and the pid
- * file written while still root; then privileges are dropped and libmilter runs.
+ * file written while still root; then privileges are dropped and libmilter runs.  Root never
+ * follows a link that the unprivileged user could have planted beside the socket or the pid file,
+ * and a startup that fails removes the socket and pid file it made.  At stop, dnsguard removes
+ * them as the unprivileged user, which only works where that user may write the directory; what
+ * is left behind, the next start removes (socket) or overwrites (pid file).
  *
  * Signals (DECISIONS 6): SIGUSR1 reloads config and policy; SIGTERM and SIGHUP stop; SIGINT stops
  * at once.  Once libmilter is told to stop, its worker pool serves no open session any more, so
@@ -121,6 +125,10 @@ static void report_ready(char status)
 	}
 }
 
+/* What this startup has made so far, for startup_failed to remove: a refused start leaves nothing. */
+static char made_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static char made_pid_file[4096];
+
 static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static void startup_failed(const char *fmt, ...)
@@ -130,6 +138,10 @@ static void startup_failed(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(LOG_LEVEL_ERROR, fmt, ap);
 	va_end(ap);
+	if (*made_socket)
+		unlink(made_socket);
+	if (*made_pid_file)
+		unlink(made_pid_file);
 	report_ready(1);
 	exit(1);
 }
@@ -229,9 +241,14 @@ static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid
 			       "cause to syslog)",
 			       config->milter_socket);
 	if (path) {
-		if (chmod(path, config->milter_socket_mode) < 0)
-			startup_failed("chmod %s: %m", path);
-		if (geteuid() == 0 && chown(path, uid, gid) < 0)
+		snprintf(made_socket, sizeof(made_socket), "%s", path);
+		/*
+		 * Never through a symbolic link: the directory may be the unprivileged user's, who could
+		 * swap the new socket for a link to /etc/shadow between bind and these calls.
+		 */
+		if (fchmodat(AT_FDCWD, path, config->milter_socket_mode, AT_SYMLINK_NOFOLLOW) < 0)
+			startup_failed("chmod %s: %m (replaced by a symbolic link during startup?)", path);
+		if (geteuid() == 0 && lchown(path, uid, gid) < 0)
 			startup_failed("chown %s: %m", path);
 	} else if (disable_nagle_on_listener() != 1) {
 		log_warning("milter_socket %s: could not set TCP_NODELAY; replies may stall ~40 ms on TCP",
@@ -278,15 +295,90 @@ static void drop_privileges(const struct config *config, uid_t uid, gid_t gid)
 		startup_failed("dropping privileges failed: still able to regain root");
 }
 
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFLNK:
+		return "a symbolic link";
+	case S_IFIFO:
+		return "a fifo";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	}
+	return "of an unknown type";
+}
+
+/*
+ * Root writes the pid file before dropping privileges, usually in a directory that the
+ * unprivileged user may write (so that it can remove the file at stop).  So nothing found there is
+ * trusted: a symbolic link is never followed (O_NOFOLLOW), a fifo cannot hold startup up
+ * (O_NONBLOCK), and only a regular file with a single link is written to, since a hard link to
+ * /etc/shadow is the same attack as a symbolic link; nothing is truncated before those checks.
+ * A stale file of an earlier run passes them and is overwritten: the milter socket, opened first,
+ * has already shown that no other dnsguard serves it.  The pid file is never read.
+ */
 static void write_pid_file(const char *path)
 {
-	FILE *f;
+	char dir[4096], line[32];
+	const char *name;
+	struct stat st;
+	int dir_fd, fd, len, saved;
 
 	if (!*path)
 		return;
-	f = fopen(path, "w");
-	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
+	if (strlen(path) >= sizeof(dir))
+		startup_failed("pid_file %s: name too long", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || !slash[1])
+		startup_failed("pid_file %s: not the name of a file", path);
+	name = path + (slash - dir) + 1;
+	slash[slash == dir ? 1 : 0] = '\0';
+
+	dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		startup_failed("pid_file %s: cannot open its directory %s: %m", path, dir);
+	if (fstat(dir_fd, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
+		log_warning("pid_file %s: its directory %s is writable by %s: whoever can write there can "
+			    "replace the pid file; use a directory only root and dnsguard's user can write",
+			    path, dir, (st.st_mode & S_IWOTH) ? "others" : "its group");
+
+	fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		saved = errno;
+		if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISLNK(st.st_mode))
+				startup_failed("pid_file %s is a symbolic link: not following it", path);
+			if (!S_ISREG(st.st_mode))
+				startup_failed("pid_file %s is %s, not a regular file: not writing to it", path,
+					       file_kind(st.st_mode));
+		}
+		startup_failed("cannot open pid_file %s: %s", path, strerror(saved));
+	}
+	if (fstat(fd, &st) < 0)
+		startup_failed("cannot stat pid_file %s: %m", path);
+	if (!S_ISREG(st.st_mode))
+		startup_failed("pid_file %s is %s, not a regular file: not writing to it", path, file_kind(st.st_mode));
+	if (st.st_nlink > 1)
+		startup_failed("pid_file %s has %lu hard links: not writing to it (another name of the same file "
+			       "could be any file)",
+			       path, (unsigned long)st.st_nlink);
+	snprintf(made_pid_file, sizeof(made_pid_file), "%s", path);
+	/* the new content first, then cut what is left of a longer old one: never an empty file */
+	len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (pwrite(fd, line, (size_t)len, 0) != len || ftruncate(fd, len) < 0)
 		startup_failed("cannot write pid_file %s: %m", path);
+	if (close(fd) < 0)
+		startup_failed("cannot write pid_file %s: %m", path);
+	close(dir_fd);
 }
 
 /* ---- the libmilter thread and the signal loop ------------------------------------------------ */
@@ -484,11 +576,14 @@ int main(int argc, char **argv)
 
 	int rc = signal_loop(&signals, milter);
 
-	/* libmilter leaves its unix socket behind */
+	/*
+	 * libmilter leaves its unix socket behind.  No longer root, dnsguard can remove the socket and
+	 * the pid file only where its user may write the directory; leftovers are harmless.
+	 */
 	if (*socket_path && unlink(socket_path) < 0 && errno != ENOENT)
-		log_notice("cannot remove milter_socket %s: %m", socket_path);
+		log_notice("cannot remove milter_socket %s: %m (the next start removes it)", socket_path);
 	if (*pid_file && unlink(pid_file) < 0 && errno != ENOENT)
-		log_notice("cannot remove pid_file %s: %m", pid_file);
+		log_notice("cannot remove pid_file %s: %m (the next start overwrites it)", pid_file);
 	log_info("stopped");
 	strbuf_free(&errors);
 	strbuf_free(&notes);
