@@ -44,7 +44,9 @@ enum policy_check {
  * and no A/AAAA), null-mx, mx-unresolvable (every MX host fails), loopback (every mail host is
  * localhost, an IP literal written as a name, or resolves only to loopback/unspecified
  * addresses), temperror, bogus.  Client (RFC 8601 iprev): pass, fail, permerror, temperror.
- * HELO: ok, unresolvable, mismatch, temperror.  Any check: undecided (internal error or deadline).
+ * HELO: ok, unresolvable, mismatch, temperror.  Sender only: syntax (the MTA accepted an address
+ * that dnsguard cannot parse, so its domain is not checked).  Any check: undecided (internal error
+ * or deadline).
  */
 enum policy_outcome {
 	POLICY_OUTCOME_OK,
@@ -60,9 +62,10 @@ enum policy_outcome {
 	POLICY_OUTCOME_PERMERROR,
 	POLICY_OUTCOME_UNRESOLVABLE,
 	POLICY_OUTCOME_MISMATCH,
+	POLICY_OUTCOME_SYNTAX,
 	POLICY_OUTCOME_UNDECIDED,
 };
-#define POLICY_OUTCOME_COUNT 14
+#define POLICY_OUTCOME_COUNT 15
 
 /*
  * Compiles policy text.  `source` names it in errors (usually the file path).  Returns NULL and a
@@ -82,7 +85,10 @@ const char *policy_check_name(enum policy_check check);
 const char *policy_outcome_name(enum policy_outcome outcome);
 /* "nxdomain" -> POLICY_OUTCOME_NXDOMAIN; false for a name that is not an outcome. */
 bool policy_outcome_from_name(const char *name, enum policy_outcome *out);
-/* Whether a check can have an outcome at all (client/nxdomain cannot; undecided always can). */
+/*
+ * Whether a check can have an outcome at all (client/nxdomain cannot; syntax only the sender
+ * check; undecided always can).
+ */
 bool policy_outcome_possible(enum policy_check check, enum policy_outcome outcome);
 /* The name of rule i (its "name", or "rule-N" counting from 1). */
 const char *policy_rule_name(const struct policy *policy, size_t i);
