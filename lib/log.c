@@ -3,7 +3,9 @@
  *
  * syslog(3) is thread-safe in glibc; stderr lines are written with one fprintf under the stdio
  * lock so concurrent sessions never interleave within a line.  Lines longer than the buffer are
- * cut and marked with "...", never split.
+ * cut and marked with "...", never split.  Whatever a caller formats, a control byte, DEL or
+ * 8-bit byte never reaches syslog or stderr raw: it is written as \xHH.  Values from peers are
+ * escaped (and quoted) by strbuf_append_kv already; this is the net under every other line.
  */
 #include "log.h"
 
@@ -60,9 +62,40 @@ void log_close(void)
 	closelog();
 }
 
+static bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f;
+}
+
+/* Copies `line` into `out` with every byte that is not printable ASCII as \xHH; returns `out`,
+ * or `line` itself when it is plain already (the usual case: no copy). */
+static const char *escape_line(const char *line, char *out, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	size_t o = 0;
+
+	while (*p && plain_byte(*p))
+		p++;
+	if (!*p)
+		return line;
+	for (p = (const unsigned char *)line; *p; p++) {
+		if (o + 5 >= size) {
+			memcpy(out + (o < size - 4 ? o : size - 4), "...", 4);
+			return out;
+		}
+		if (plain_byte(*p))
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	char line[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX], escaped[LOG_LINE_MAX];
+	const char *text;
 	int n;
 
 	if (!log_enabled(level))
@@ -72,11 +105,12 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		return;
 	if ((size_t)n >= sizeof(line))
 		memcpy(line + sizeof(line) - 4, "...", 4);
+	text = escape_line(line, escaped, sizeof(escaped));
 	/* Like Postfix, trouble says so in the text itself, where grep sees it. */
 	const char *tag = level <= LOG_LEVEL_WARNING ? levels[level].name : "";
 	const char *sep = level <= LOG_LEVEL_WARNING ? ": " : "";
 
-	syslog(levels[level].syslog_priority, "%s%s%s", tag, sep, line);
+	syslog(levels[level].syslog_priority, "%s%s%s", tag, sep, text);
 	if (atomic_load(&to_stderr)) {
 		struct timespec now;
 		struct tm tm;
@@ -85,7 +119,7 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		clock_gettime(CLOCK_REALTIME, &now);
 		localtime_r(&now.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-		fprintf(stderr, "%s dnsguard: %s%s%s\n", stamp, tag, sep, line);
+		fprintf(stderr, "%s dnsguard: %s%s%s\n", stamp, tag, sep, text);
 	}
 }
 

@@ -318,6 +318,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 	struct session *s = session_of(ctx);
 	struct strbuf line;
 	char storage[LOG_LINE_LEN];
+	sfsistat st;
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
@@ -328,10 +329,13 @@ static sfsistat on_eom(SMFICTX *ctx)
 	strbuf_append_kv(&line, "helo", s->helo);
 	session_line_bracketed(&line, "from", s->from);
 	strbuf_appendf(&line, " nrcpt=%u", s->rcpt_count);
-	verdicts_eom(ctx, s, &line);
-	log_info("%s", strbuf_text(&line));
+	st = verdicts_eom(ctx, s, &line);
+	if (st == SMFIS_CONTINUE)
+		log_info("%s", strbuf_text(&line));
+	else
+		log_warning("%s", strbuf_text(&line));
 	reset_message(s);
-	return SMFIS_CONTINUE;
+	return st;
 }
 
 static sfsistat on_abort(SMFICTX *ctx)

@@ -50,11 +50,51 @@ void session_free_texts(struct session *s)
 		session_set_text(fields[i], NULL, 0);
 }
 
+bool session_note_forged_result(struct session *s, unsigned index)
+{
+	if (s->ar_delete_count == s->ar_delete_cap) {
+		size_t cap = s->ar_delete_cap ? s->ar_delete_cap * 2 : 8;
+		unsigned *grown = realloc(s->ar_delete, cap * sizeof(*grown));
+		if (!grown) {
+			s->ar_delete_lost = true;
+			return false;
+		}
+		s->ar_delete = grown;
+		s->ar_delete_cap = cap;
+	}
+	s->ar_delete[s->ar_delete_count++] = index;
+	return true;
+}
+
+void session_forget_forged_results(struct session *s)
+{
+	free(s->ar_delete);
+	s->ar_delete = NULL;
+	s->ar_delete_count = s->ar_delete_cap = 0;
+	s->ar_delete_lost = false;
+}
+
+static bool queue_id_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static void append_queue_id(struct strbuf *line, const char *qid)
+{
+	for (const unsigned char *p = (const unsigned char *)qid; *p; p++) {
+		if (queue_id_byte(*p))
+			strbuf_append_len(line, (const char *)p, 1);
+		else
+			strbuf_appendf(line, "\\x%02x", *p);
+	}
+}
+
 void session_line_start(struct strbuf *line, char *storage, size_t size, const struct session *s, const char *event)
 {
 	strbuf_init(line, storage, size);
 	if (s->queue_id[0]) {
-		strbuf_appendf(line, "%s: %s", s->queue_id, event);
+		append_queue_id(line, s->queue_id);
+		strbuf_appendf(line, ": %s", event);
 		strbuf_append_kv(line, "session", s->id);
 	} else {
 		strbuf_appendf(line, "%s: %s", s->id, event);

@@ -24,7 +24,6 @@
 #define QUEUE_ID_MAX_LEN 64
 #define LOG_LINE_LEN 4096
 #define RCPT_CHECKS_MAX 16	/* recipient domains checked per message; more share the last verdict */
-#define HEADER_DELETIONS_MAX 16
 
 struct rcpt_check {
 	char domain[256];
@@ -79,10 +78,12 @@ struct session {
 	enum policy_check quarantine_check;
 	enum policy_outcome quarantine_outcome;
 	char quarantine_rule[128];	/* the deciding rule's name (struct policy_decision's size) */
-	/* forged header fields to remove: per-name occurrence indexes */
+	/* forged header fields to remove: per-name occurrence indexes of every Authentication-Results
+	 * field that claims our authserv-id, however many (heap, grown as they come) */
 	unsigned ar_seen, dg_seen;
-	unsigned ar_delete[HEADER_DELETIONS_MAX];
-	size_t ar_delete_count;
+	unsigned *ar_delete;
+	size_t ar_delete_count, ar_delete_cap;
+	bool ar_delete_lost;		/* one could not be noted (out of memory): tempfail at the end */
 };
 
 /* Gives every text field its "" (a new session). */
@@ -94,8 +95,16 @@ bool session_set_text(const char **field, const char *value, size_t max);
 /* Frees every text field (the session ends). */
 void session_free_texts(struct session *s);
 
+/* Notes that Authentication-Results field number `index` (1-based, in arrival order) is to be
+ * removed.  False when out of memory: ar_delete_lost is then set, and the message must not be
+ * delivered with the forgery in it. */
+bool session_note_forged_result(struct session *s, unsigned index);
+/* Forgets the noted fields and frees their list (the message ends). */
+void session_forget_forged_results(struct session *s);
+
 /* Starts a log line: "LEAD: event", where LEAD is the queue id (then session=ID follows) or the
- * session id. */
+ * session id.  A queue id is written as is only when it is letters and digits, as Postfix's and
+ * Sendmail's are; any other byte of it is written as \xHH, so it can never split or forge a line. */
 void session_line_start(struct strbuf *line, char *storage, size_t size, const struct session *s, const char *event);
 void session_line_client(struct strbuf *line, const struct session *s);
 void session_line_bracketed(struct strbuf *line, const char *key, const char *address);

@@ -118,13 +118,14 @@ void verdicts_helo(struct session *s)
 void verdicts_mail(struct session *s)
 {
 	struct mailaddr sender;
-	char err[128];
+	char bracketed[ADDRESS_MAX_LEN + 3];
 
-	s->sender_parsed = mailaddr_parse(s->from, &sender, err, sizeof(err)) == 0;
-	if (!s->sender_parsed) {
-		log_debug("%s: sender <%s> not checked: %s", s->id, s->from, err);
+	/* the brackets the MTA sent back around it, so that <> reads as the null sender; one the MTA
+	 * took but we cannot read: the policy decides at RCPT (outcome syntax) */
+	snprintf(bracketed, sizeof(bracketed), "<%s>", s->from);
+	s->sender_parsed = mailaddr_parse(bracketed, &sender, NULL, 0) == 0;
+	if (!s->sender_parsed)
 		return;
-	}
 	s->sender_kind = sender.kind;
 	if (sender.kind == MAILADDR_DOMAIN && !session_set_text(&s->sender_domain, sender.domain, NAME_MAX_LEN)) {
 		s->sender_undecided = true;	/* out of memory: 451 at RCPT, never unchecked */
@@ -147,6 +148,7 @@ struct decision_input {
 	const char *recipient;			/* NULL before RCPT */
 	const char *recipient_domain;
 	const char *subject;			/* what the check was about, for the log: a domain, a name */
+	const char *cause;			/* why, when it is not DNS (a syntax error); else NULL */
 };
 
 /* "SERVFAIL over udp-tcp", "no answer within 4000 ms", with the server probe's finding. */
@@ -213,7 +215,9 @@ static sfsistat decide(SMFICTX *ctx, struct session *s, const struct decision_in
 		if (n > 1 && hostname[n - 1] == '.')
 			hostname[n - 1] = '\0';
 	}
-	if (!outcome_fine(in->outcome))
+	if (in->cause)
+		snprintf(cause, sizeof(cause), "%s", in->cause);
+	else if (!outcome_fine(in->outcome))
 		cause_text(s, in->evidence, cause, sizeof(cause));
 	facts.check = in->check;
 	facts.outcome = in->outcome;
@@ -336,7 +340,7 @@ sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient)
 	struct mailaddr rcpt;
 	bool rcpt_parsed;
 	const char *rdomain = NULL;
-	char err[128];
+	char err[128], why[128] = "";
 	sfsistat st;
 
 	if (s->trusted)
@@ -376,6 +380,19 @@ sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient)
 
 	if (s->sender_check && !s->sender_result)
 		s->sender_result = mail_domain_wait(s->sender_check);
+	if (!s->sender_parsed) {
+		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
+					    .recipient_domain = rdomain, .outcome = POLICY_OUTCOME_SYNTAX,
+					    .cause = why};
+		struct mailaddr unused;
+		char bracketed[ADDRESS_MAX_LEN + 3];
+		/* parsed again only to say why: rare, and the session keeps no buffer for it */
+		snprintf(bracketed, sizeof(bracketed), "<%s>", s->from);
+		if (mailaddr_parse(bracketed, &unused, why, sizeof(why)) == 0 || !why[0])
+			snprintf(why, sizeof(why), "cannot parse the address");
+		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
+			return st;
+	}
 	if (s->sender_undecided) {
 		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
 					    .recipient_domain = rdomain, .subject = s->sender_domain,
@@ -416,14 +433,24 @@ void verdicts_header(struct session *s, const char *name, const char *value)
 {
 	if (strcasecmp(name, AUTH_RESULTS_HEADER) == 0) {
 		s->ar_seen++;
-		if (auth_results_is_ours(value, s->authserv_id) && s->ar_delete_count < HEADER_DELETIONS_MAX)
-			s->ar_delete[s->ar_delete_count++] = s->ar_seen;
+		if (auth_results_is_ours(value, s->authserv_id))
+			session_note_forged_result(s, s->ar_seen);
 	} else if (strcasecmp(name, DNSGUARD_HEADER) == 0) {
 		s->dg_seen++;
 	}
 }
 
-void verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
+/* Tempfails the message: it cannot be delivered as the checks would have it. */
+static sfsistat eom_tempfail(SMFICTX *ctx, struct session *s, struct strbuf *line, const char *why)
+{
+	strbuf_append_kv(line, "action", "tempfail");
+	strbuf_append_kv(line, "reason", why);
+	if (smfi_setreply(ctx, "451", "4.7.0", "Message not accepted now, try again later") != MI_SUCCESS)
+		log_warning("%s: the MTA did not take the reply text; it sends its own", s->id);
+	return SMFIS_TEMPFAIL;
+}
+
+sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 {
 	char value[1024], summary[256] = "";
 	struct strbuf sb;
@@ -431,13 +458,20 @@ void verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 	if (s->trusted) {
 		strbuf_append_kv(line, "checks", "trusted");
 		strbuf_append_kv(line, "action", "accept");
-		return;
+		return SMFIS_CONTINUE;
 	}
-	/* forged or looped copies of our fields go first; highest index first, so indexes hold */
+	/* forged or looped copies of our fields go first, every one of them, or the message waits:
+	 * highest index first, so the lower indexes still hold */
+	if (s->ar_delete_lost)
+		return eom_tempfail(ctx, s, line, "out of memory noting forged Authentication-Results fields");
 	for (size_t i = s->ar_delete_count; i-- > 0;)
-		smfi_chgheader(ctx, AUTH_RESULTS_HEADER, (int)s->ar_delete[i], NULL);
+		if (smfi_chgheader(ctx, AUTH_RESULTS_HEADER, (int)s->ar_delete[i], NULL) != MI_SUCCESS)
+			return eom_tempfail(ctx, s, line, "the MTA refused to remove a forged Authentication-Results field");
 	for (unsigned i = s->dg_seen; i > 0; i--)
-		smfi_chgheader(ctx, DNSGUARD_HEADER, (int)i, NULL);
+		if (smfi_chgheader(ctx, DNSGUARD_HEADER, (int)i, NULL) != MI_SUCCESS)
+			return eom_tempfail(ctx, s, line, "the MTA refused to remove a forged X-DNSGuard field");
+	if (s->ar_delete_count)
+		strbuf_appendf(line, " forged_removed=%zu", s->ar_delete_count);
 
 	strbuf_init(&sb, summary, sizeof(summary));
 	if (s->client_result && !authenticated(s)) {
@@ -483,6 +517,7 @@ void verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 	} else {
 		strbuf_append_kv(line, "action", "accept");
 	}
+	return SMFIS_CONTINUE;
 }
 
 /* ---- cleanup ------------------------------------------------------------------------------------- */
@@ -504,7 +539,7 @@ void verdicts_end_message(struct session *s)
 	s->quarantine = false;
 	s->quarantine_rule[0] = '\0';
 	s->ar_seen = s->dg_seen = 0;
-	s->ar_delete_count = 0;
+	session_forget_forged_results(s);
 }
 
 void verdicts_end_session(struct session *s)

@@ -24,8 +24,9 @@ sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient);
 /* Notes header fields that claim to be ours. */
 void verdicts_header(struct session *s, const char *name, const char *value);
 /* End of message: removes forged fields, adds ours, quarantines if asked; appends the checks'
- * outcomes and the action to the message log line. */
-void verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line);
+ * outcomes and the action to the message log line.  SMFIS_TEMPFAIL (with a reply set) when a
+ * forged field could not be removed: a forgery is never delivered; else SMFIS_CONTINUE. */
+sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line);
 /* Frees what belongs to one message (at MAIL, abort, end of message and close). */
 void verdicts_end_message(struct session *s);
 /* Frees what belongs to the connection (at close). */

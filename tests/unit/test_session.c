@@ -6,15 +6,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "session.h"
 
-/* Linked with -Wl,--wrap=malloc: the next allocation can be made to fail. */
+/* Linked with -Wl,--wrap=malloc,--wrap=realloc: the next allocation can be made to fail. */
 void *__real_malloc(size_t size);
 void *__wrap_malloc(size_t size);
+void *__real_realloc(void *ptr, size_t size);
+void *__wrap_realloc(void *ptr, size_t size);
 static int fail_next_malloc;
 
 void *__wrap_malloc(size_t size)
@@ -24,6 +27,15 @@ void *__wrap_malloc(size_t size)
 		return NULL;
 	}
 	return __real_malloc(size);
+}
+
+void *__wrap_realloc(void *ptr, size_t size)
+{
+	if (fail_next_malloc) {
+		fail_next_malloc = 0;
+		return NULL;
+	}
+	return __real_realloc(ptr, size);
 }
 
 static void test_unset_fields_are_empty(void **state)
@@ -92,6 +104,64 @@ static void test_out_of_memory_is_reported(void **state)
 	session_free_texts(&s);
 }
 
+static void test_every_forged_result_is_noted(void **state)
+{
+	(void)state;
+	struct session s = {0};
+	/* no fixed bound: a thousand forged fields are a thousand removals */
+	for (unsigned i = 1; i <= 1000; i++)
+		assert_true(session_note_forged_result(&s, i * 2));
+	assert_int_equal(s.ar_delete_count, 1000);
+	assert_int_equal(s.ar_delete[0], 2);
+	assert_int_equal(s.ar_delete[999], 2000);
+	assert_false(s.ar_delete_lost);
+	session_forget_forged_results(&s);
+	assert_int_equal(s.ar_delete_count, 0);
+	assert_null(s.ar_delete);
+}
+
+static void test_forged_result_lost_is_reported(void **state)
+{
+	(void)state;
+	struct session s = {0};
+	for (unsigned i = 1; i <= 8; i++)
+		assert_true(session_note_forged_result(&s, i));
+	/* the list must grow now: when it cannot, the message must not go out with the forgery */
+	fail_next_malloc = 1;
+	assert_false(session_note_forged_result(&s, 9));
+	assert_true(s.ar_delete_lost);
+	assert_int_equal(s.ar_delete_count, 8);
+	session_forget_forged_results(&s);
+	assert_false(s.ar_delete_lost);
+}
+
+/* Starts a line for a session with this queue id and returns it. */
+static const char *line_for_queue_id(const char *qid, char *storage, size_t size)
+{
+	struct session s = {0};
+	struct strbuf line;
+	session_init_texts(&s);
+	memcpy(s.id, "0123456789ab", 13);
+	snprintf(s.queue_id, sizeof(s.queue_id), "%s", qid);
+	session_line_start(&line, storage, size, &s, "rcpt");
+	return strbuf_text(&line);
+}
+
+static void test_queue_id_cannot_split_a_line(void **state)
+{
+	(void)state;
+	char storage[256];
+	assert_string_equal(line_for_queue_id("4QUEUEID7", storage, sizeof(storage)),
+			    "4QUEUEID7: rcpt session=0123456789ab");
+	assert_string_equal(line_for_queue_id("4Xk9ZpQw1bz2", storage, sizeof(storage)),
+			    "4Xk9ZpQw1bz2: rcpt session=0123456789ab");
+	/* CR/LF, ESC, a fake lead, spaces, '=' and 8-bit bytes: one line, every odd byte as \xHH */
+	assert_string_equal(line_for_queue_id("A\r\n\x1b[31mB: x=y \xc3", storage, sizeof(storage)),
+			    "A\\x0d\\x0a\\x1b\\x5b31mB\\x3a\\x20x\\x3dy\\x20\\xc3: rcpt session=0123456789ab");
+	/* no queue id yet: the session id leads */
+	assert_string_equal(line_for_queue_id("", storage, sizeof(storage)), "0123456789ab: rcpt");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +169,9 @@ int main(void)
 		cmocka_unit_test(test_set_replace_clear),
 		cmocka_unit_test(test_overlong_text_is_cut_and_says_so),
 		cmocka_unit_test(test_out_of_memory_is_reported),
+		cmocka_unit_test(test_every_forged_result_is_noted),
+		cmocka_unit_test(test_forged_result_lost_is_reported),
+		cmocka_unit_test(test_queue_id_cannot_split_a_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
