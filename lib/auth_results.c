@@ -76,6 +76,20 @@ const char *auth_results_iprev(const char *authserv_id, const char *result, cons
 	return buf;
 }
 
+const char *auth_results_dnsguard(const char *summary, const char *authserv_id, char *buf, size_t size)
+{
+	char id[256], text[256];
+
+	/* the id sits in a comment: no parenthesis, backslash or control byte may end it early */
+	clean_copy(id, sizeof(id), authserv_id);
+	snprintf(text, sizeof(text), "%s", summary ? summary : "");
+	for (char *c = text; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f || *c == '(' || *c == ')' || *c == '\\')
+			*c = '_';
+	snprintf(buf, size, "%s (%s)", text, id);
+	return buf;
+}
+
 /* ---- reading ------------------------------------------------------------------------------- */
 
 /*

@@ -28,6 +28,13 @@ const char *auth_results_iprev(const char *authserv_id, const char *result, cons
 			       const char *hostname, char *buf, size_t size);
 
 /*
+ * The value of the X-DNSGuard field: the checks' `summary` ("client=pass helo=ok") and, in a
+ * comment, the authserv-id.  Whatever the MTA calls itself ({j}), the comment cannot be ended
+ * early or the field folded: parentheses, backslashes, control and non-ASCII bytes become '_'.
+ */
+const char *auth_results_dnsguard(const char *summary, const char *authserv_id, char *buf, size_t size);
+
+/*
  * True if an Authentication-Results value (as the MTA hands it over: leading space and folds
  * included) must be taken as ours and removed.  The authserv-id is read as RFC 8601 2.2 and
  * RFC 5322 3.2 define it: after CFWS (white space, folds, comments that nest and hold

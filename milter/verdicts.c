@@ -494,7 +494,7 @@ sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 		strbuf_appendf(&sb, "%ssender=%s", strbuf_len(&sb) ? " " : "",
 			       policy_outcome_name(domain_outcome(s->sender_result)));
 	if (strbuf_len(&sb)) {
-		snprintf(value, sizeof(value), "%s (%s)", summary, s->authserv_id);
+		auth_results_dnsguard(summary, s->authserv_id, value, sizeof(value));
 		smfi_insheader(ctx, 0, DNSGUARD_HEADER, value);
 		strbuf_append_kv(line, "checks", summary);
 	}

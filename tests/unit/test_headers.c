@@ -223,6 +223,17 @@ static void test_iprev_round_trip(void **state)
 			    "\"a__b\"; iprev=fail policy.iprev=192.0.2.7");
 }
 
+static void test_dnsguard_value(void **state)
+{
+	(void)state;
+	char buf[512];
+	assert_string_equal(auth_results_dnsguard("client=pass helo=ok", "mx.example.org", buf, sizeof(buf)),
+			    "client=pass helo=ok (mx.example.org)");
+	/* an odd host name from the MTA ({j}) can neither end the comment early nor fold the field */
+	assert_string_equal(auth_results_dnsguard("sender=ok", "mx) x=(y\\\r\n\tz\xc3", buf, sizeof(buf)),
+			    "sender=ok (mx__x=_y____z_)");
+}
+
 static void test_id_is_token(void **state)
 {
 	(void)state;
@@ -255,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_authserv_id_deep_comments),
 		cmocka_unit_test(test_iprev_round_trip),
 		cmocka_unit_test(test_id_is_token),
+		cmocka_unit_test(test_dnsguard_value),
 	};
 	return cmocka_run_group_tests_name("headers", tests, NULL, NULL);
 }
