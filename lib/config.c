@@ -52,47 +52,48 @@ struct config_key {
 	const char *default_text;
 	unsigned long long min, max;	/* for durations, in ms */
 	const char *help;
+	bool restart_only;	/* the socket, the process's identity, syslog: a reload cannot apply it */
 };
 
 #define FIELD(f) offsetof(struct config, f)
 
 static const struct config_key keys[] = {
 	{"milter_socket", KEY_SOCKET, FIELD(milter_socket), "unix:/run/dnsguard/milter.sock", 0, 0,
-	 "where the MTA connects: unix:/path, inet:port@host or inet6:port@host"},
+	 "where the MTA connects: unix:/path, inet:port@host or inet6:port@host", true},
 	{"milter_socket_mode", KEY_MODE, FIELD(milter_socket_mode), "0660", 0, 0,
-	 "permissions of a unix milter socket (the MTA's user must be able to write it)"},
+	 "permissions of a unix milter socket (the MTA's user must be able to write it)", true},
 	{"user", KEY_STRING, FIELD(user), "dnsguard", 0, 0,
-	 "user to run as after opening the socket (empty: stay as started)"},
+	 "user to run as after opening the socket (empty: stay as started)", true},
 	{"group", KEY_STRING, FIELD(group), "dnsguard", 0, 0,
-	 "group to run as, and group of the unix socket (empty: the user's group)"},
+	 "group to run as, and group of the unix socket (empty: the user's group)", true},
 	{"pid_file", KEY_PATH_OR_EMPTY, FIELD(pid_file), "/run/dnsguard/dnsguard.pid", 0, 0,
-	 "file to write the daemon's pid to (empty: none)"},
+	 "file to write the daemon's pid to (empty: none)", true},
 	{"log_facility", KEY_LOG_FACILITY, FIELD(log_facility), "mail", 0, 0,
-	 "syslog facility: mail, daemon, user or local0 to local7"},
+	 "syslog facility: mail, daemon, user or local0 to local7", true},
 	{"log_level", KEY_LOG_LEVEL, FIELD(log_level), "info", 0, 0,
-	 "error, warning (DNS trouble), notice, info (every SMTP stage and decision) or debug"},
+	 "error, warning (DNS trouble), notice, info (every SMTP stage and decision) or debug", false},
 	{"dns_servers", KEY_DNS_SERVERS, FIELD(dns), "", 0, 0,
-	 "empty: the servers in /etc/resolv.conf; a list of addr[@port]; or 'recursive'"},
+	 "empty: the servers in /etc/resolv.conf; a list of addr[@port]; or 'recursive'", false},
 	{"dns_transport", KEY_DNS_TRANSPORT, FIELD(dns), "udp-tcp", 0, 0,
-	 "udp-tcp (UDP, then TCP when truncated), tcp (TCP only) or udp (UDP only)"},
+	 "udp-tcp (UDP, then TCP when truncated), tcp (TCP only) or udp (UDP only)", false},
 	{"dns_builtin_zones", KEY_DNS_BUILTIN_ZONES, FIELD(dns), "auto", 0, 0,
-	 "test., 127.in-addr.arpa. and private reverse zones: servers (ask them), local (libunbound's answers) or auto"},
+	 "test., 127.in-addr.arpa. and private reverse zones: servers (ask them), local (libunbound's answers) or auto", false},
 	{"dns_trust_anchor", KEY_FILE_OR_EMPTY, FIELD(dns_trust_anchor), "", 0, 0,
-	 "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); a bogus answer is then its own outcome"},
+	 "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); a bogus answer is then its own outcome", false},
 	{"dns_root_hints", KEY_FILE_OR_EMPTY, FIELD(dns_root_hints), "", 0, 0,
-	 "with dns_servers = recursive: root hints of a private root (empty: the Internet's root servers)"},
+	 "with dns_servers = recursive: root hints of a private root (empty: the Internet's root servers)", false},
 	{"dns_deadline", KEY_DURATION, FIELD(dns_deadline_ms), "4s", 100, 60000,
-	 "longest wait for DNS in one SMTP stage; keep it under the MTA's milter timeouts"},
+	 "longest wait for DNS in one SMTP stage; keep it under the MTA's milter timeouts", false},
 	{"authserv_id", KEY_AUTHSERV_ID, FIELD(authserv_id), "", 0, 0,
-	 "name in the Authentication-Results fields dnsguard adds (empty: the MTA's host name)"},
+	 "name in the Authentication-Results fields dnsguard adds (empty: the MTA's host name)", false},
 	{"policy_file", KEY_PATH, FIELD(policy_file), DNSGUARD_SYSCONFDIR "/dnsguard/policy.json", 0, 0,
-	 "the policy: what each check's outcome leads to (dnsguard-policy(5))"},
+	 "the policy: what each check's outcome leads to (dnsguard-policy(5))", false},
 	{"badmail_dir", KEY_PATH, FIELD(badmail_dir), "/var/spool/dnsguard/badmail", 0, 0,
-	 "where diverted messages and undeliverable reports are kept"},
+	 "where diverted messages and undeliverable reports are kept", false},
 	{"route_socket", KEY_SOCKET_OR_EMPTY, FIELD(route_socket), "", 0, 0,
-	 "socketmap service for MTA routing lookups (empty: off)"},
+	 "socketmap service for MTA routing lookups (empty: off)", true},
 	{"shutdown_timeout", KEY_DURATION, FIELD(shutdown_timeout_ms), "30s", 0, 600000,
-	 "at stop, how long to let open SMTP sessions finish"},
+	 "at stop, how long to let open SMTP sessions finish", false},
 };
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
@@ -103,6 +104,21 @@ const char *config_key_name(unsigned i)
 }
 
 /* ---- unit parsers ---------------------------------------------------------------------- */
+
+bool config_key_restart_only(unsigned i)
+{
+	return i < KEY_COUNT && keys[i].restart_only;
+}
+
+static void format_value(const struct config_key *key, const struct config *config, char *buf, size_t size);
+
+void config_key_value(const struct config *config, unsigned i, char *buf, size_t size)
+{
+	if (i < KEY_COUNT)
+		format_value(&keys[i], config, buf, size);
+	else if (size)
+		buf[0] = '\0';
+}
 
 static bool parse_number_with_unit(const char *text, unsigned long long *value, const char **unit)
 {

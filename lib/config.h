@@ -61,6 +61,11 @@ void config_write_sample(FILE *out);
 
 /* Iterates over the documented keys: returns the name of key i, or NULL past the end. */
 const char *config_key_name(unsigned i);
+/* Whether key i takes effect only at restart (the socket, the process's identity, syslog): a
+ * reload keeps the running value and says so.  False past the last key. */
+bool config_key_restart_only(unsigned i);
+/* Key i's effective value, as `dnsguard -p` prints it ("" past the last key). */
+void config_key_value(const struct config *config, unsigned i, char *buf, size_t size);
 
 /* Unit parsers, also for the command-line tools: "500ms", "4s", "2m", "1h", "7d"; a bare number
  * is seconds.  "100M", "64k", "1G"; a bare number is bytes.  false on syntax error or overflow. */

@@ -447,9 +447,22 @@ static void test_man_page_documents_every_key(void **state)
 	char *man = read_source_file("conf/dnsguard.conf.5.in");
 	for (unsigned i = 0; config_key_name(i); i++) {
 		char heading[128];
+		const char *entry, *end, *next_sh;
+		bool says_restart;
 		snprintf(heading, sizeof(heading), ".B %s\n", config_key_name(i));
-		if (!strstr(man, heading))
+		if (!(entry = strstr(man, heading)))
 			fail_msg("dnsguard.conf.5.in does not document %s", config_key_name(i));
+		/* the entry runs to the next .TP or section; restart-only is the table's column */
+		end = strstr(entry, ".TP\n");
+		next_sh = strstr(entry, ".SH ");
+		if (!end || (next_sh && next_sh < end))
+			end = next_sh ? next_sh : entry + strlen(entry);
+		says_restart = memmem(entry, (size_t)(end - entry), "takes effect at restart",
+				      strlen("takes effect at restart")) != NULL;
+		if (says_restart != config_key_restart_only(i))
+			fail_msg("dnsguard.conf.5.in %s that %s takes effect at restart, the config table %s",
+				 says_restart ? "says" : "does not say", config_key_name(i),
+				 config_key_restart_only(i) ? "does" : "does not");
 	}
 	free(man);
 }

@@ -1,6 +1,7 @@
 /*
- * runtime - the configuration generation the daemon runs on: config and policy (and, with the
- * DNS core, the resolver), loaded together and replaced together.
+ * runtime - the configuration generation a program runs on: config, policy and resolver, loaded
+ * together and replaced together.  Part of the core (lib/), so that the daemon, the route service
+ * and the command-line tools load, pin and reload the same way; nothing here knows libmilter.
  *
  * Reload is all or nothing and reference-counted: a complete new generation is built; if any
  * part fails, the error is logged and the old one stays.  Each SMTP session pins the generation

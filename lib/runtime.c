@@ -125,30 +125,20 @@ void runtime_release(struct runtime *rt)
 		runtime_discard(rt);
 }
 
-/* Settings that belong to the listening socket and the process: only a restart applies them. */
+/* Keys the config table marks restart-only keep their running value; the admin learns which. */
 static void warn_restart_only(const struct config *old, const struct config *new)
 {
-	static const struct {
-		const char *key;
-		size_t offset;
-	} fixed[] = {
-		{"milter_socket", offsetof(struct config, milter_socket)},
-		{"user", offsetof(struct config, user)},
-		{"group", offsetof(struct config, group)},
-		{"pid_file", offsetof(struct config, pid_file)},
-		{"route_socket", offsetof(struct config, route_socket)},
-	};
+	char a[1100], b[1100];
 
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		const char *a = *(char *const *)((const char *)old + fixed[i].offset);
-		const char *b = *(char *const *)((const char *)new + fixed[i].offset);
+	for (unsigned i = 0; config_key_name(i); i++) {
+		if (!config_key_restart_only(i))
+			continue;
+		config_key_value(old, i, a, sizeof(a));
+		config_key_value(new, i, b, sizeof(b));
 		if (strcmp(a, b) != 0)
-			log_warning("reload: %s changed from %s to %s: takes effect at restart", fixed[i].key, a, b);
+			log_warning("reload: %s changed from %s to %s: takes effect at restart", config_key_name(i),
+				    *a ? a : "(empty)", *b ? b : "(empty)");
 	}
-	if (old->milter_socket_mode != new->milter_socket_mode)
-		log_warning("reload: milter_socket_mode changed: takes effect at restart");
-	if (old->log_facility != new->log_facility)
-		log_warning("reload: log_facility changed: takes effect at restart");
 }
 
 bool runtime_reload(const char *config_path)
