@@ -9,71 +9,10 @@
 #include <strings.h>
 
 #include "auth_results.h"
+#include "decision.h"
 #include "log.h"
 #include "policy.h"
 #include "probe_cache.h"
-#include "reply_text.h"
-
-/* ---- outcomes ------------------------------------------------------------------------------ */
-
-static enum policy_outcome client_outcome(const struct fcrdns_result *r)
-{
-	switch (r->verdict) {
-	case FCRDNS_PASS:
-		return POLICY_OUTCOME_PASS;
-	case FCRDNS_FAIL:
-		return POLICY_OUTCOME_FAIL;
-	case FCRDNS_NO_PTR:
-		return POLICY_OUTCOME_PERMERROR;
-	case FCRDNS_TEMPFAIL:
-	case FCRDNS_BOGUS:
-		return POLICY_OUTCOME_TEMPERROR;
-	}
-	return POLICY_OUTCOME_UNDECIDED;
-}
-
-static enum policy_outcome helo_outcome(const struct helo_result *r)
-{
-	switch (r->verdict) {
-	case HELO_OK:
-		return POLICY_OUTCOME_OK;
-	case HELO_MISMATCH:
-		return POLICY_OUTCOME_MISMATCH;
-	case HELO_UNRESOLVABLE:
-		return POLICY_OUTCOME_UNRESOLVABLE;
-	case HELO_TEMPFAIL:
-		return POLICY_OUTCOME_TEMPERROR;
-	}
-	return POLICY_OUTCOME_UNDECIDED;
-}
-
-static enum policy_outcome domain_outcome(const struct mail_domain_result *r)
-{
-	switch (r->verdict) {
-	case MAIL_DOMAIN_OK:
-		return POLICY_OUTCOME_OK;
-	case MAIL_DOMAIN_NULL_MX:
-		return POLICY_OUTCOME_NULL_MX;
-	case MAIL_DOMAIN_NXDOMAIN:
-		return POLICY_OUTCOME_NXDOMAIN;
-	case MAIL_DOMAIN_NO_ADDRESS:
-		return POLICY_OUTCOME_NO_ADDRESS;
-	case MAIL_DOMAIN_MX_UNRESOLVABLE:
-		return POLICY_OUTCOME_MX_UNRESOLVABLE;
-	case MAIL_DOMAIN_LOOPBACK:
-		return POLICY_OUTCOME_LOOPBACK;
-	case MAIL_DOMAIN_TEMPFAIL:
-		return POLICY_OUTCOME_TEMPERROR;
-	case MAIL_DOMAIN_BOGUS:
-		return POLICY_OUTCOME_BOGUS;
-	}
-	return POLICY_OUTCOME_UNDECIDED;
-}
-
-static bool outcome_fine(enum policy_outcome o)
-{
-	return o == POLICY_OUTCOME_OK || o == POLICY_OUTCOME_PASS;
-}
 
 /* ---- starting the checks ------------------------------------------------------------------- */
 
@@ -141,53 +80,18 @@ void verdicts_mail(struct session *s)
 
 /* ---- one decision -------------------------------------------------------------------------- */
 
-struct decision_input {
-	enum policy_check check;
-	enum policy_outcome outcome;
-	const struct dns_evidence *evidence;	/* the decisive one, or NULL */
-	const char *recipient;			/* NULL before RCPT */
-	const char *recipient_domain;
-	const char *subject;			/* what the check was about, for the log: a domain, a name */
-	const char *cause;			/* why, when it is not DNS (a syntax error); else NULL */
-};
-
-/* "SERVFAIL over udp-tcp", "no answer within 4000 ms", with the server probe's finding. */
-static void cause_text(const struct session *s, const struct dns_evidence *ev, char *buf, size_t size)
+/* The probe's finding for a failed lookup, when the servers can tell more than libunbound. */
+static void probe_finding(const struct session *s, struct check_result *r, char *buf, size_t size)
 {
-	const struct dns_settings *dns = &s->rt->config->dns;
-	char probe[512] = "";
-	struct strbuf sb;
+	const struct dns_evidence *ev = r->evidence;
 
-	strbuf_init(&sb, buf, size);
-	if (!ev || ev->outcome != DNS_TEMPFAIL) {
-		if (ev && ev->outcome == DNS_BOGUS)
-			strbuf_appendf(&sb, "DNSSEC validation failed: %s", ev->why_bogus);
+	if (!ev || ev->outcome != DNS_TEMPFAIL || ev->cause == DNS_CAUSE_LOCAL || ev->cause == DNS_CAUSE_NONE)
 		return;
-	}
-	switch (ev->cause) {
-	case DNS_CAUSE_DEADLINE:
-		strbuf_appendf(&sb, "no answer within %u ms", s->rt->config->dns_deadline_ms);
-		break;
-	case DNS_CAUSE_SERVFAIL:
-		strbuf_appendf(&sb, "SERVFAIL over %s", dns_transport_name(dns->transport));
-		break;
-	case DNS_CAUSE_REFUSED:
-		strbuf_appendf(&sb, "REFUSED over %s", dns_transport_name(dns->transport));
-		break;
-	case DNS_CAUSE_MALFORMED:
-		strbuf_append(&sb, "malformed answer");
-		break;
-	case DNS_CAUSE_RCODE:
-		strbuf_appendf(&sb, "rcode %d over %s", ev->rcode, dns_transport_name(dns->transport));
-		break;
-	case DNS_CAUSE_LOCAL:
-	case DNS_CAUSE_NONE:
-		strbuf_append(&sb, "internal error");
-		return;
-	}
 	/* libunbound says only SERVFAIL; ask the servers ourselves why (cached, bounded) */
-	if (probe_cache_explain(dns, ev->qname, ev->qtype, probe, sizeof(probe)))
-		strbuf_appendf(&sb, ": %s", probe);
+	if (probe_cache_explain(&s->rt->config->dns, ev->qname, ev->qtype, buf, size)) {
+		r->probe = DECISION_PROBE_KNOWN;
+		r->finding = buf;
+	}
 }
 
 static bool authenticated(const struct session *s)
@@ -195,81 +99,63 @@ static bool authenticated(const struct session *s)
 	return *s->auth != '\0';
 }
 
-/*
- * Runs the policy on one check's outcome and acts on it.  Returns the milter status for RCPT.
- * Lines for decisions that change nothing (outcome fine, accepted) are not logged: the message
- * line carries every outcome.
- */
-static sfsistat decide(SMFICTX *ctx, struct session *s, const struct decision_input *in)
+static void session_facts(const struct session *s, const char *recipient, const char *recipient_domain,
+			  char *hostname, size_t size, struct decision_facts *f)
 {
-	struct policy_facts facts = {0};
-	struct policy_decision d;
-	char cause[768] = "", hostname[DNS_NAME_TEXT_MAX] = "unknown", reply[1024] = "";
-	char storage[LOG_LINE_LEN];
-	struct strbuf line;
-	bool warn = in->outcome == POLICY_OUTCOME_TEMPERROR || in->outcome == POLICY_OUTCOME_UNDECIDED;
-
+	snprintf(hostname, size, "unknown");
 	if (s->client_result && s->client_result->confirmed >= 0) {
-		snprintf(hostname, sizeof(hostname), "%s", fcrdns_hostname(s->client_result));
+		snprintf(hostname, size, "%s", fcrdns_hostname(s->client_result));
 		size_t n = strlen(hostname);
 		if (n > 1 && hostname[n - 1] == '.')
 			hostname[n - 1] = '\0';
 	}
-	if (in->cause)
-		snprintf(cause, sizeof(cause), "%s", in->cause);
-	else if (!outcome_fine(in->outcome))
-		cause_text(s, in->evidence, cause, sizeof(cause));
-	facts.check = in->check;
-	facts.outcome = in->outcome;
-	facts.client = &s->client_addr;
-	facts.client_hostname = hostname;
-	facts.client_ip_text = s->client_ip;
-	facts.helo = s->helo;
-	facts.sender_address = s->from;
-	facts.sender_domain = s->sender_domain;
-	facts.recipient = in->recipient;
-	facts.recipient_domain = in->recipient_domain;
-	facts.authenticated = authenticated(s);
-	facts.outbound = authenticated(s) || s->outbound_network;
-	facts.daemon = s->daemon;
-	facts.cause = cause;
-	policy_decide(s->rt->policy, &facts, &d);
+	*f = (struct decision_facts){
+		.client = &s->client_addr,
+		.client_ip = s->client_ip,
+		.client_name = s->client_name,
+		.client_hostname = hostname,
+		.helo = s->helo,
+		.sender = s->from,
+		.sender_domain = s->sender_domain,
+		.recipient = recipient,
+		.recipient_domain = recipient_domain,
+		.authenticated = authenticated(s),
+		.outbound = authenticated(s) || s->outbound_network,
+		.daemon = s->daemon,
+	};
+}
 
-	if (outcome_fine(in->outcome) && d.action == POLICY_ACCEPT)
+/*
+ * Decides one check's result and acts on it.  Returns the milter status for RCPT.  Decisions that
+ * change nothing (outcome fine, accepted) are not logged: the message line carries every outcome.
+ */
+static sfsistat decide(SMFICTX *ctx, struct session *s, struct check_result *r, const char *recipient,
+		       const char *recipient_domain)
+{
+	struct decision_dns dns = {.transport = s->rt->config->dns.transport,
+				   .deadline_ms = s->rt->config->dns_deadline_ms};
+	struct decision_facts facts;
+	struct decision d;
+	struct decision_reply reply;
+	char hostname[DNS_NAME_TEXT_MAX], finding[512] = "", storage[LOG_LINE_LEN];
+	struct strbuf line;
+
+	session_facts(s, recipient, recipient_domain, hostname, sizeof(hostname), &facts);
+	probe_finding(s, r, finding, sizeof(finding));
+	decision_make(s->rt->policy, &dns, &facts, r, &d);
+	if (decision_is_quiet(&d))
 		return SMFIS_CONTINUE;
 	/* a decision that lets the message go on is logged (and tagged) once per message; the
 	 * recipient check is about each recipient, and a reply is given at every RCPT */
-	if (d.action != POLICY_REJECT && d.action != POLICY_TEMPFAIL && in->check != POLICY_CHECK_RECIPIENT) {
-		if (s->noted & (1u << in->check))
+	if (d.action != POLICY_REJECT && d.action != POLICY_TEMPFAIL && r->check != POLICY_CHECK_RECIPIENT) {
+		if (s->noted & (1u << r->check))
 			return SMFIS_CONTINUE;
-		s->noted |= 1u << in->check;
+		s->noted |= 1u << r->check;
 	}
 
-	if (d.code)
-		snprintf(reply, sizeof(reply), "%u%s%s %s", d.code, d.xcode[0] ? " " : "", d.xcode, d.text);
 	session_line_start(&line, storage, sizeof(storage), s, "decision");
-	strbuf_append_kv(&line, "check", policy_check_name(in->check));
-	strbuf_append_kv(&line, "outcome", policy_outcome_name(in->outcome));
-	strbuf_append_kv(&line, "action", policy_action_name(d.action));
-	if (d.dry_run)
-		strbuf_append_kv(&line, "dry_run", "yes");
-	strbuf_append_kv(&line, "rule", d.rule);
-	if (reply[0])
-		strbuf_append_kv(&line, "reply", reply);
-	session_line_client(&line, s);
-	strbuf_append_kv(&line, "helo", s->helo);
-	session_line_bracketed(&line, "from", s->from);
-	if (in->recipient)
-		session_line_bracketed(&line, "to", in->recipient);
-	if (in->subject && in->subject[0])
-		strbuf_append_kv(&line, "name", in->subject);
-	if (cause[0])
-		strbuf_append_kv(&line, "cause", cause);
-	if (in->evidence) {
-		strbuf_append_kv(&line, "transport", dns_transport_name(s->rt->config->dns.transport));
-		dns_evidence_format(in->evidence, "dns_", &line);
-	}
-	if (warn)
+	decision_format(&d, &facts, &line);
+	if (decision_is_warning(&d))
 		log_warning("%s", strbuf_text(&line));
 	else
 		log_info("%s", strbuf_text(&line));
@@ -281,27 +167,24 @@ static sfsistat decide(SMFICTX *ctx, struct session *s, const struct decision_in
 	case POLICY_LOG_ONLY:
 		return SMFIS_CONTINUE;
 	case POLICY_TAG:
-		s->tagged |= 1u << in->check;
+		s->tagged |= 1u << r->check;
 		return SMFIS_CONTINUE;
 	case POLICY_QUARANTINE:
 	case POLICY_DIVERT:
 		/* divert goes to the badmail store once it exists; until then the MTA's hold queue */
 		if (!s->quarantine) {
 			s->quarantine = true;
-			s->quarantine_check = in->check;
-			s->quarantine_outcome = in->outcome;
+			s->quarantine_check = r->check;
+			s->quarantine_outcome = r->outcome;
 			snprintf(s->quarantine_rule, sizeof(s->quarantine_rule), "%s", d.rule);
 		}
 		return SMFIS_CONTINUE;
 	case POLICY_REJECT:
-	case POLICY_TEMPFAIL: {
-		char code[8], text[900];	/* libmilter refuses reply text over 980 bytes */
-		snprintf(code, sizeof(code), "%u", d.code);
-		reply_text_sanitize(d.text, text, sizeof(text));
-		if (smfi_setreply(ctx, code, d.xcode[0] ? d.xcode : NULL, text) != MI_SUCCESS)
+	case POLICY_TEMPFAIL:
+		if (decision_reply(&d, &reply) &&
+		    smfi_setreply(ctx, reply.code, reply.xcode[0] ? reply.xcode : NULL, reply.text) != MI_SUCCESS)
 			log_warning("%s: the MTA did not take the reply text; it sends its own", s->id);
 		return d.action == POLICY_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-	}
 	}
 	return SMFIS_CONTINUE;
 }
@@ -330,50 +213,32 @@ static const struct mail_domain_result *recipient_result(struct session *s, cons
 	return rc->result;
 }
 
-static const struct dns_evidence *decisive_of(const struct dns_evidence *ev, size_t count, size_t decisive)
-{
-	return count ? &ev[decisive < count ? decisive : 0] : NULL;
-}
-
 sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient)
 {
 	struct mailaddr rcpt;
-	bool rcpt_parsed;
 	const char *rdomain = NULL;
 	char err[128], why[128] = "";
+	struct check_result r;
 	sfsistat st;
 
 	if (s->trusted)
 		return SMFIS_CONTINUE;
-	rcpt_parsed = mailaddr_parse(recipient, &rcpt, err, sizeof(err)) == 0;
-	if (rcpt_parsed && rcpt.kind == MAILADDR_DOMAIN)
+	if (mailaddr_parse(recipient, &rcpt, err, sizeof(err)) == 0 && rcpt.kind == MAILADDR_DOMAIN)
 		rdomain = rcpt.domain;
 
 	/* the client and its HELO: not for SASL-authenticated users (like permit_sasl_authenticated) */
 	if (!authenticated(s)) {
-		struct decision_input in = {.check = POLICY_CHECK_CLIENT, .recipient = recipient,
-					    .recipient_domain = rdomain};
 		if (s->client_check && !s->client_result)
 			s->client_result = fcrdns_wait(s->client_check);
-		if (s->client_result) {
-			in.outcome = client_outcome(s->client_result);
-			in.evidence = decisive_of(s->client_result->evidence, s->client_result->evidence_count,
-						  s->client_result->decisive);
-		} else {
-			in.outcome = POLICY_OUTCOME_UNDECIDED;
-		}
-		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
+		check_result_client(s->client_result, &r);
+		if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
 			return st;
 
 		if (s->helo_check && !s->helo_result)
 			s->helo_result = helo_check_wait(s->helo_check);
 		if (s->helo_result) {
-			struct decision_input h = {.check = POLICY_CHECK_HELO, .recipient = recipient,
-						   .recipient_domain = rdomain, .subject = s->helo};
-			h.outcome = helo_outcome(s->helo_result);
-			h.evidence = decisive_of(s->helo_result->evidence, s->helo_result->evidence_count,
-						 s->helo_result->decisive);
-			if ((st = decide(ctx, s, &h)) != SMFIS_CONTINUE)
+			check_result_helo(s->helo_result, s->helo, &r);
+			if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
 				return st;
 		}
 	}
@@ -381,47 +246,27 @@ sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient)
 	if (s->sender_check && !s->sender_result)
 		s->sender_result = mail_domain_wait(s->sender_check);
 	if (!s->sender_parsed) {
-		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
-					    .recipient_domain = rdomain, .outcome = POLICY_OUTCOME_SYNTAX,
-					    .cause = why};
 		struct mailaddr unused;
 		char bracketed[ADDRESS_MAX_LEN + 3];
 		/* parsed again only to say why: rare, and the session keeps no buffer for it */
 		snprintf(bracketed, sizeof(bracketed), "<%s>", s->from);
 		if (mailaddr_parse(bracketed, &unused, why, sizeof(why)) == 0 || !why[0])
 			snprintf(why, sizeof(why), "cannot parse the address");
-		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
+		r = (struct check_result){.check = POLICY_CHECK_SENDER, .outcome = POLICY_OUTCOME_SYNTAX, .cause = why};
+		if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
 			return st;
 	}
-	if (s->sender_undecided) {
-		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
-					    .recipient_domain = rdomain, .subject = s->sender_domain,
-					    .outcome = POLICY_OUTCOME_UNDECIDED};
-		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
-			return st;
-	}
-	if (s->sender_result) {
-		struct decision_input in = {.check = POLICY_CHECK_SENDER, .recipient = recipient,
-					    .recipient_domain = rdomain, .subject = s->sender_domain};
-		in.outcome = domain_outcome(s->sender_result);
-		in.evidence = decisive_of(s->sender_result->evidence, s->sender_result->evidence_count,
-					  s->sender_result->decisive);
-		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
+	if (s->sender_undecided || s->sender_result) {
+		/* undecided: the check could not be started (out of memory), never silently unchecked */
+		check_result_domain(POLICY_CHECK_SENDER, s->sender_result, s->sender_domain, &r);
+		if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
 			return st;
 	}
 
 	/* outbound mail: a local user learns at once that the recipient's domain cannot get mail */
 	if ((authenticated(s) || s->outbound_network) && rdomain && resolver_of(s)) {
-		const struct mail_domain_result *r = recipient_result(s, rdomain);
-		struct decision_input in = {.check = POLICY_CHECK_RECIPIENT, .recipient = recipient,
-					    .recipient_domain = rdomain, .subject = rdomain};
-		if (r) {
-			in.outcome = domain_outcome(r);
-			in.evidence = decisive_of(r->evidence, r->evidence_count, r->decisive);
-		} else {
-			in.outcome = POLICY_OUTCOME_UNDECIDED;
-		}
-		if ((st = decide(ctx, s, &in)) != SMFIS_CONTINUE)
+		check_result_domain(POLICY_CHECK_RECIPIENT, recipient_result(s, rdomain), rdomain, &r);
+		if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
 			return st;
 	}
 	return SMFIS_CONTINUE;
@@ -453,6 +298,7 @@ static sfsistat eom_tempfail(SMFICTX *ctx, struct session *s, struct strbuf *lin
 sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 {
 	char value[1024], summary[256] = "";
+	struct check_result r;
 	struct strbuf sb;
 
 	if (s->trusted) {
@@ -485,14 +331,17 @@ sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 		auth_results_iprev(s->authserv_id, fcrdns_iprev_result(s->client_result->verdict), s->client_ip, name,
 				   value, sizeof(value));
 		smfi_insheader(ctx, 0, AUTH_RESULTS_HEADER, value);
-		strbuf_appendf(&sb, "client=%s", policy_outcome_name(client_outcome(s->client_result)));
+		check_result_client(s->client_result, &r);
+		strbuf_appendf(&sb, "client=%s", policy_outcome_name(r.outcome));
 	}
-	if (s->helo_result && !authenticated(s))
-		strbuf_appendf(&sb, "%shelo=%s", strbuf_len(&sb) ? " " : "",
-			       policy_outcome_name(helo_outcome(s->helo_result)));
-	if (s->sender_result)
-		strbuf_appendf(&sb, "%ssender=%s", strbuf_len(&sb) ? " " : "",
-			       policy_outcome_name(domain_outcome(s->sender_result)));
+	if (s->helo_result && !authenticated(s)) {
+		check_result_helo(s->helo_result, s->helo, &r);
+		strbuf_appendf(&sb, "%shelo=%s", strbuf_len(&sb) ? " " : "", policy_outcome_name(r.outcome));
+	}
+	if (s->sender_result) {
+		check_result_domain(POLICY_CHECK_SENDER, s->sender_result, s->sender_domain, &r);
+		strbuf_appendf(&sb, "%ssender=%s", strbuf_len(&sb) ? " " : "", policy_outcome_name(r.outcome));
+	}
 	if (strbuf_len(&sb)) {
 		auth_results_dnsguard(summary, s->authserv_id, value, sizeof(value));
 		smfi_insheader(ctx, 0, DNSGUARD_HEADER, value);

@@ -1,6 +1,6 @@
 /*
  * verdicts - the checks of one SMTP session: when they start, when their verdicts are delivered,
- * what the policy makes of them, and the log line of every decision.
+ * and how the milter carries out what lib/decision.h decides (reply, tag, quarantine, log line).
  *
  * Lookups start as early as possible (client at connect, HELO at HELO, sender at MAIL) and run
  * while the session goes on; verdicts are delivered at RCPT (like Postfix's smtpd_delay_reject),
