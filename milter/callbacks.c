@@ -3,8 +3,10 @@
  *
  * One struct session per SMTP connection, created at connect and freed at close (the one place
  * that frees it, shared by every way a session can end).  It pins the configuration generation it
- * started with.  Message state is reset at MAIL and at abort.  Each stage is recorded here; the
- * checks and their decisions are in verdicts.c.
+ * started with.  The message within it is ended by session_end_message, at the next MAIL, at end
+ * of message, at abort and at close alike.  Each stage copies what the MTA sent into the session;
+ * the checks and how their decisions are carried out are in verdicts.c, the decisions themselves
+ * in lib/decision.h.  libmilter is reached only through mta.h.
  *
  * Every log line starts with the MTA queue id once the MTA has sent one ({i}), else with the
  * session id, and carries both once both are known (session=...).
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mta.h"
 #include "netaddr.h"
 #include "runtime.h"
 #include "session.h"
@@ -79,23 +82,13 @@ static void copy_field(char *dst, size_t size, const char *src)
 	memcpy(dst + size - 4, "...", 4);
 }
 
-/* The queue id names one transaction, not the session: a second message gets its own. */
-static void reset_message(struct session *s)
-{
-	verdicts_end_message(s);
-	s->queue_id[0] = '\0';
-	session_set_text(&s->from, NULL, 0);
-	session_set_text(&s->auth, NULL, 0);
-	s->rcpt_count = 0;
-}
-
 /* Picks up the queue id as soon as the MTA sends it. */
 static void update_queue_id(SMFICTX *ctx, struct session *s)
 {
-	const char *qid = smfi_getsymval(ctx, "i");
+	const char *qid = mta_macro(ctx, "i");
 
-	if (qid && *qid && strcmp(qid, s->queue_id) != 0)
-		copy_field(s->queue_id, sizeof(s->queue_id), qid);
+	if (qid && *qid && strcmp(qid, s->msg.queue_id) != 0)
+		copy_field(s->msg.queue_id, sizeof(s->msg.queue_id), qid);
 }
 
 /* Strips the angle brackets an MTA passes around an envelope address. */
@@ -124,7 +117,7 @@ static bool set_authserv_id(SMFICTX *ctx, struct session *s)
 	const char *id = s->rt->config->authserv_id;
 
 	if (!id || !*id)
-		id = smfi_getsymval(ctx, "j");
+		id = mta_macro(ctx, "j");
 	if (!id || !*id) {
 		char host[NAME_MAX_LEN];
 		if (gethostname(host, sizeof(host)) == 0) {
@@ -138,7 +131,7 @@ static bool set_authserv_id(SMFICTX *ctx, struct session *s)
 
 static struct session *session_of(SMFICTX *ctx)
 {
-	return smfi_getpriv(ctx);
+	return mta_session(ctx);
 }
 
 /* ---- callbacks ------------------------------------------------------------------------------ */
@@ -166,7 +159,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long 
 			*want_steps |= SMFIP_NR_HDR;
 			s->no_reply_headers = true;
 		}
-		smfi_setpriv(ctx, s);
+		mta_set_session(ctx, s);
 	}
 	*want2 = 0;
 	*want3 = 0;
@@ -188,7 +181,7 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		if (s)
 			session_free_texts(s);
 		free(s);
-		smfi_setpriv(ctx, NULL);
+		mta_set_session(ctx, NULL);
 		log_info("connect: dnsguard is stopping: tempfail");
 		return SMFIS_TEMPFAIL;
 	}
@@ -209,11 +202,11 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (!hostname || !*hostname || hostname[0] == '[')
 		hostname = "unknown";
 	texts = session_set_text(&s->client_name, hostname, NAME_MAX_LEN);
-	daemon = smfi_getsymval(ctx, "{daemon_name}");
+	daemon = mta_macro(ctx, "{daemon_name}");
 	/* the daemon name decides policy rules: never go on without it */
 	texts = session_set_text(&s->daemon, daemon, NAME_MAX_LEN) && texts;
 	texts = set_authserv_id(ctx, s) && texts;
-	smfi_setpriv(ctx, s);
+	mta_set_session(ctx, s);
 	pthread_mutex_lock(&sessions_lock);
 	sessions_open++;
 	pthread_mutex_unlock(&sessions_lock);
@@ -263,23 +256,23 @@ static sfsistat on_mail(SMFICTX *ctx, char **argv)
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
-	reset_message(s);
+	session_end_message(s);
 	update_queue_id(ctx, s);
 	copy_address(from, sizeof(from), argv ? argv[0] : NULL);
 	/* a lost sender would be checked as <>, a lost SASL login as no login: tempfail instead */
-	if (!session_set_text(&s->from, from, ADDRESS_MAX_LEN) ||
-	    !session_set_text(&s->auth, smfi_getsymval(ctx, "{auth_authen}"), NAME_MAX_LEN)) {
+	if (!session_set_text(&s->msg.from, from, ADDRESS_MAX_LEN) ||
+	    !session_set_text(&s->msg.auth, mta_macro(ctx, "{auth_authen}"), NAME_MAX_LEN)) {
 		log_warning("%s: mail: out of memory: tempfail", s->id);
 		return SMFIS_TEMPFAIL;
 	}
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		session_line_start(&line, storage, sizeof(storage), s, "mail");
-		session_line_bracketed(&line, "from", s->from);
-		if (*s->auth)
-			strbuf_append_kv(&line, "sasl_username", s->auth);
+		session_line_bracketed(&line, "from", s->msg.from);
+		if (*s->msg.auth)
+			strbuf_append_kv(&line, "sasl_username", s->msg.auth);
 		log_debug("%s", strbuf_text(&line));
 	}
-	verdicts_mail(s);
+	verdicts_mail(s, argv ? argv[0] : NULL);
 	return SMFIS_CONTINUE;
 }
 
@@ -294,10 +287,10 @@ static sfsistat on_rcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	update_queue_id(ctx, s);
 	copy_address(to, sizeof(to), argv ? argv[0] : NULL);
-	s->rcpt_count++;
+	s->msg.rcpt_count++;
 	if (log_enabled(LOG_LEVEL_DEBUG)) {
 		session_line_start(&line, storage, sizeof(storage), s, "rcpt");
-		session_line_bracketed(&line, "from", s->from);
+		session_line_bracketed(&line, "from", s->msg.from);
 		session_line_bracketed(&line, "to", to);
 		log_debug("%s", strbuf_text(&line));
 	}
@@ -327,14 +320,14 @@ static sfsistat on_eom(SMFICTX *ctx)
 	session_line_start(&line, storage, sizeof(storage), s, "message");
 	session_line_client(&line, s);
 	strbuf_append_kv(&line, "helo", s->helo);
-	session_line_bracketed(&line, "from", s->from);
-	strbuf_appendf(&line, " nrcpt=%u", s->rcpt_count);
+	session_line_bracketed(&line, "from", s->msg.from);
+	strbuf_appendf(&line, " nrcpt=%u", s->msg.rcpt_count);
 	st = verdicts_eom(ctx, s, &line);
 	if (st == SMFIS_CONTINUE)
 		log_info("%s", strbuf_text(&line));
 	else
 		log_warning("%s", strbuf_text(&line));
-	reset_message(s);
+	session_end_message(s);
 	return st;
 }
 
@@ -343,7 +336,7 @@ static sfsistat on_abort(SMFICTX *ctx)
 	struct session *s = session_of(ctx);
 
 	if (s)
-		reset_message(s);
+		session_end_message(s);
 	return SMFIS_CONTINUE;
 }
 
@@ -357,7 +350,7 @@ static sfsistat on_close(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	if (!s->connected) {
 		/* negotiated, then gone before connect: nothing was counted or pinned */
-		smfi_setpriv(ctx, NULL);
+		mta_set_session(ctx, NULL);
 		session_free_texts(s);
 		free(s);
 		return SMFIS_CONTINUE;
@@ -368,7 +361,7 @@ static sfsistat on_close(SMFICTX *ctx)
 		strbuf_appendf(&line, " messages=%u", s->messages);
 		log_debug("%s", strbuf_text(&line));
 	}
-	smfi_setpriv(ctx, NULL);
+	mta_set_session(ctx, NULL);
 	/* the checks hold jobs on this generation's resolver: they go before the generation may */
 	verdicts_end_session(s);
 	runtime_release(s->rt);

@@ -10,10 +10,15 @@
 /* The one "" every unset field points at; never freed. */
 static const char empty_text[] = "";
 
+static void message_init_texts(struct message *m)
+{
+	m->from = m->sender_error = m->sender_domain = m->auth = empty_text;
+}
+
 void session_init_texts(struct session *s)
 {
 	s->client_name = s->daemon = s->authserv_id = s->helo = empty_text;
-	s->from = s->sender_domain = s->auth = empty_text;
+	message_init_texts(&s->msg);
 }
 
 bool session_set_text(const char **field, const char *value, size_t max)
@@ -41,37 +46,45 @@ bool session_set_text(const char **field, const char *value, size_t max)
 	return true;
 }
 
+void session_end_message(struct session *s)
+{
+	struct message *m = &s->msg;
+	const char **texts[] = {&m->from, &m->sender_error, &m->sender_domain, &m->auth};
+
+	mail_domain_free(m->sender_check);
+	for (size_t i = 0; i < m->rcpt_checks; i++)
+		mail_domain_free(m->rcpts[i].check);
+	free(m->rcpts);
+	free(m->ar_delete);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		session_set_text(texts[i], NULL, 0);
+	memset(m, 0, sizeof(*m));
+	message_init_texts(m);
+}
+
 void session_free_texts(struct session *s)
 {
-	const char **fields[] = {&s->client_name, &s->daemon, &s->authserv_id, &s->helo,
-				 &s->from, &s->sender_domain, &s->auth};
+	const char **fields[] = {&s->client_name, &s->daemon, &s->authserv_id, &s->helo};
 
+	session_end_message(s);
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		session_set_text(fields[i], NULL, 0);
 }
 
 bool session_note_forged_result(struct session *s, unsigned index)
 {
-	if (s->ar_delete_count == s->ar_delete_cap) {
-		size_t cap = s->ar_delete_cap ? s->ar_delete_cap * 2 : 8;
-		unsigned *grown = realloc(s->ar_delete, cap * sizeof(*grown));
+	if (s->msg.ar_delete_count == s->msg.ar_delete_cap) {
+		size_t cap = s->msg.ar_delete_cap ? s->msg.ar_delete_cap * 2 : 8;
+		unsigned *grown = realloc(s->msg.ar_delete, cap * sizeof(*grown));
 		if (!grown) {
-			s->ar_delete_lost = true;
+			s->msg.ar_delete_lost = true;
 			return false;
 		}
-		s->ar_delete = grown;
-		s->ar_delete_cap = cap;
+		s->msg.ar_delete = grown;
+		s->msg.ar_delete_cap = cap;
 	}
-	s->ar_delete[s->ar_delete_count++] = index;
+	s->msg.ar_delete[s->msg.ar_delete_count++] = index;
 	return true;
-}
-
-void session_forget_forged_results(struct session *s)
-{
-	free(s->ar_delete);
-	s->ar_delete = NULL;
-	s->ar_delete_count = s->ar_delete_cap = 0;
-	s->ar_delete_lost = false;
 }
 
 static bool queue_id_byte(unsigned char c)
@@ -92,8 +105,8 @@ static void append_queue_id(struct strbuf *line, const char *qid)
 void session_line_start(struct strbuf *line, char *storage, size_t size, const struct session *s, const char *event)
 {
 	strbuf_init(line, storage, size);
-	if (s->queue_id[0]) {
-		append_queue_id(line, s->queue_id);
+	if (s->msg.queue_id[0]) {
+		append_queue_id(line, s->msg.queue_id);
 		strbuf_appendf(line, ": %s", event);
 		strbuf_append_kv(line, "session", s->id);
 	} else {

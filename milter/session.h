@@ -1,8 +1,9 @@
 /*
  * session - what dnsguard knows about one SMTP connection, and how its log lines begin.
  *
- * Private to milter/: the callbacks fill it in, verdicts.c runs the checks on it.  One per
- * connection, created at connect, freed at close; message fields are reset at MAIL and abort.
+ * Private to milter/: the callbacks copy what the MTA sends into it, verdicts.c runs the checks
+ * on it.  One per connection, created at negotiation or connect, freed at close; the message
+ * within it is ended in one place, session_end_message.
  */
 #ifndef DNSGUARD_SESSION_H
 #define DNSGUARD_SESSION_H
@@ -32,10 +33,41 @@ struct rcpt_check {
 };
 
 /*
- * Text fields (client_name, daemon, authserv_id, helo, from, sender_domain, auth) are never NULL:
- * "" until set, then a heap copy as long as the text (cut at NAME_MAX_LEN or ADDRESS_MAX_LEN),
- * so that a thousand open sessions do not each carry kilobytes of empty buffers.  Set them with
- * session_set_text only.
+ * One MAIL transaction: set at MAIL, freed by session_end_message (the one place, shared by the
+ * next MAIL, end of message, abort and close).  Its text fields (from, sender_error,
+ * sender_domain, auth) follow the rule of the session's below.
+ */
+struct message {
+	char queue_id[QUEUE_ID_MAX_LEN];	/* {i}, once the MTA has sent it */
+	const char *from;		/* the envelope sender without <>, "" for the null sender */
+	const char *sender_error;	/* why it does not parse, "" when it does */
+	const char *sender_domain;	/* A-label form when the sender has a domain, else "" */
+	const char *auth;		/* {auth_authen}: the SASL login, "" if none */
+	unsigned rcpt_count;
+	struct mail_domain_check *sender_check;
+	bool sender_undecided;		/* the sender check could not be started */
+	const struct mail_domain_result *sender_result;
+	struct rcpt_check *rcpts;	/* RCPT_CHECKS_MAX, allocated at the first recipient check */
+	size_t rcpt_checks;
+	unsigned tagged;		/* checks tagged (1 << check), for the message line */
+	unsigned noted;			/* checks whose non-blocking decision is logged (1 << check) */
+	bool quarantine;		/* and why: the first check whose rule said so */
+	enum policy_check quarantine_check;
+	enum policy_outcome quarantine_outcome;
+	char quarantine_rule[128];	/* the deciding rule's name (struct decision's size) */
+	/* forged header fields to remove: per-name occurrence indexes of every Authentication-Results
+	 * field that claims our authserv-id, however many (heap, grown as they come) */
+	unsigned ar_seen, dg_seen;
+	unsigned *ar_delete;
+	size_t ar_delete_count, ar_delete_cap;
+	bool ar_delete_lost;		/* one could not be noted (out of memory): tempfail at the end */
+};
+
+/*
+ * One SMTP connection, from connect to close.  Text fields (client_name, daemon, authserv_id,
+ * helo, and the message's) are never NULL: "" until set, then a heap copy as long as the text
+ * (cut at NAME_MAX_LEN or ADDRESS_MAX_LEN), so that a thousand open sessions do not each carry
+ * kilobytes of empty buffers.  Set them with session_set_text only.
  */
 struct session {
 	char id[SESSION_ID_SIZE];
@@ -49,7 +81,6 @@ struct session {
 	const char *daemon;
 	const char *authserv_id;
 	const char *helo;
-	char queue_id[QUEUE_ID_MAX_LEN];
 	unsigned messages;
 	bool trusted;			/* policy trusted_networks: no checks at all */
 	bool outbound_network;		/* policy outbound_networks */
@@ -60,47 +91,25 @@ struct session {
 	struct helo_check *helo_check;
 	const struct helo_result *helo_result;
 
-	/* per message */
-	const char *from;
-	bool sender_parsed;
-	enum mailaddr_kind sender_kind;
-	const char *sender_domain;	/* A-label form when sender_kind is MAILADDR_DOMAIN, else "" */
-	const char *auth;
-	unsigned rcpt_count;
-	struct mail_domain_check *sender_check;
-	bool sender_undecided;		/* the sender check could not be started */
-	const struct mail_domain_result *sender_result;
-	struct rcpt_check *rcpts;	/* RCPT_CHECKS_MAX, allocated at the first recipient check */
-	size_t rcpt_checks;
-	unsigned tagged;		/* checks tagged (1 << check), for the message line */
-	unsigned noted;			/* checks whose non-blocking decision is logged (1 << check) */
-	bool quarantine;		/* and why: the first check whose rule said so */
-	enum policy_check quarantine_check;
-	enum policy_outcome quarantine_outcome;
-	char quarantine_rule[128];	/* the deciding rule's name (struct policy_decision's size) */
-	/* forged header fields to remove: per-name occurrence indexes of every Authentication-Results
-	 * field that claims our authserv-id, however many (heap, grown as they come) */
-	unsigned ar_seen, dg_seen;
-	unsigned *ar_delete;
-	size_t ar_delete_count, ar_delete_cap;
-	bool ar_delete_lost;		/* one could not be noted (out of memory): tempfail at the end */
+	struct message msg;
 };
 
 /* Gives every text field its "" (a new session). */
 void session_init_texts(struct session *s);
+/* Ends the message: frees its checks, texts and lists and leaves it empty, as before MAIL. */
+void session_end_message(struct session *s);
 /* Sets a text field to a copy of `value` (NULL: ""), cut at `max` - 1 bytes with "..." at the
  * end when longer; the old text is freed.  False when out of memory: the field is then "", and
  * the caller tempfails rather than go on with a client's words lost. */
 bool session_set_text(const char **field, const char *value, size_t max);
-/* Frees every text field (the session ends). */
+/* Ends the message and frees every text field (the session ends; the connection's checks are the
+ * caller's). */
 void session_free_texts(struct session *s);
 
 /* Notes that Authentication-Results field number `index` (1-based, in arrival order) is to be
  * removed.  False when out of memory: ar_delete_lost is then set, and the message must not be
  * delivered with the forgery in it. */
 bool session_note_forged_result(struct session *s, unsigned index);
-/* Forgets the noted fields and frees their list (the message ends). */
-void session_forget_forged_results(struct session *s);
 
 /* Starts a log line: "LEAD: event", where LEAD is the queue id (then session=ID follows) or the
  * session id.  A queue id is written as is only when it is letters and digits, as Postfix's and

@@ -17,7 +17,9 @@
 
 void verdicts_connect(struct session *s);
 void verdicts_helo(struct session *s);
-void verdicts_mail(struct session *s);
+/* At MAIL: parses the MTA's argument as it came (with its angle brackets) and starts the
+ * sender check. */
+void verdicts_mail(struct session *s, const char *argument);
 /* Decides every check for this recipient; sets the reply and returns SMFIS_REJECT/TEMPFAIL
  * when the policy says so, else SMFIS_CONTINUE. */
 sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient);
@@ -27,9 +29,7 @@ void verdicts_header(struct session *s, const char *name, const char *value);
  * outcomes and the action to the message log line.  SMFIS_TEMPFAIL (with a reply set) when a
  * forged field could not be removed: a forgery is never delivered; else SMFIS_CONTINUE. */
 sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line);
-/* Frees what belongs to one message (at MAIL, abort, end of message and close). */
-void verdicts_end_message(struct session *s);
-/* Frees what belongs to the connection (at close). */
+/* Frees what belongs to the connection, its message included (at close). */
 void verdicts_end_session(struct session *s);
 
 #endif

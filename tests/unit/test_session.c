@@ -44,11 +44,11 @@ static void test_unset_fields_are_empty(void **state)
 	struct session s = {0};
 	session_init_texts(&s);
 	assert_string_equal(s.helo, "");
-	assert_string_equal(s.from, "");
-	assert_string_equal(s.sender_domain, "");
+	assert_string_equal(s.msg.from, "");
+	assert_string_equal(s.msg.sender_domain, "");
 	assert_string_equal(s.client_name, "");
 	session_free_texts(&s);
-	assert_string_equal(s.auth, "");
+	assert_string_equal(s.msg.auth, "");
 }
 
 static void test_set_replace_clear(void **state)
@@ -63,8 +63,8 @@ static void test_set_replace_clear(void **state)
 	assert_string_equal(s.helo, "other.example");
 	assert_true(session_set_text(&s.helo, NULL, NAME_MAX_LEN));
 	assert_string_equal(s.helo, "");
-	session_set_text(&s.from, "", ADDRESS_MAX_LEN);
-	assert_string_equal(s.from, "");
+	session_set_text(&s.msg.from, "", ADDRESS_MAX_LEN);
+	assert_string_equal(s.msg.from, "");
 	session_free_texts(&s);
 }
 
@@ -92,14 +92,14 @@ static void test_out_of_memory_is_reported(void **state)
 	(void)state;
 	struct session s = {0};
 	session_init_texts(&s);
-	assert_true(session_set_text(&s.from, "alice@example.net", ADDRESS_MAX_LEN));
+	assert_true(session_set_text(&s.msg.from, "alice@example.net", ADDRESS_MAX_LEN));
 	/* the caller must learn it, or a lost sender would be checked as <> */
 	fail_next_malloc = 1;
-	assert_false(session_set_text(&s.from, "bob@example.org", ADDRESS_MAX_LEN));
-	assert_string_equal(s.from, "");
+	assert_false(session_set_text(&s.msg.from, "bob@example.org", ADDRESS_MAX_LEN));
+	assert_string_equal(s.msg.from, "");
 	/* nothing to copy, nothing to fail */
 	fail_next_malloc = 1;
-	assert_true(session_set_text(&s.auth, "", NAME_MAX_LEN));
+	assert_true(session_set_text(&s.msg.auth, "", NAME_MAX_LEN));
 	fail_next_malloc = 0;
 	session_free_texts(&s);
 }
@@ -108,31 +108,62 @@ static void test_every_forged_result_is_noted(void **state)
 {
 	(void)state;
 	struct session s = {0};
+	session_init_texts(&s);
 	/* no fixed bound: a thousand forged fields are a thousand removals */
 	for (unsigned i = 1; i <= 1000; i++)
 		assert_true(session_note_forged_result(&s, i * 2));
-	assert_int_equal(s.ar_delete_count, 1000);
-	assert_int_equal(s.ar_delete[0], 2);
-	assert_int_equal(s.ar_delete[999], 2000);
-	assert_false(s.ar_delete_lost);
-	session_forget_forged_results(&s);
-	assert_int_equal(s.ar_delete_count, 0);
-	assert_null(s.ar_delete);
+	assert_int_equal(s.msg.ar_delete_count, 1000);
+	assert_int_equal(s.msg.ar_delete[0], 2);
+	assert_int_equal(s.msg.ar_delete[999], 2000);
+	assert_false(s.msg.ar_delete_lost);
+	session_end_message(&s);
+	assert_int_equal(s.msg.ar_delete_count, 0);
+	assert_null(s.msg.ar_delete);
 }
 
 static void test_forged_result_lost_is_reported(void **state)
 {
 	(void)state;
 	struct session s = {0};
+	session_init_texts(&s);
 	for (unsigned i = 1; i <= 8; i++)
 		assert_true(session_note_forged_result(&s, i));
 	/* the list must grow now: when it cannot, the message must not go out with the forgery */
 	fail_next_malloc = 1;
 	assert_false(session_note_forged_result(&s, 9));
-	assert_true(s.ar_delete_lost);
-	assert_int_equal(s.ar_delete_count, 8);
-	session_forget_forged_results(&s);
-	assert_false(s.ar_delete_lost);
+	assert_true(s.msg.ar_delete_lost);
+	assert_int_equal(s.msg.ar_delete_count, 8);
+	session_end_message(&s);
+	assert_false(s.msg.ar_delete_lost);
+}
+
+/* The message ends in one place: everything of it goes, the connection's stays. */
+static void test_end_message_leaves_the_connection(void **state)
+{
+	(void)state;
+	struct session s = {0};
+	session_init_texts(&s);
+	assert_true(session_set_text(&s.helo, "mail.example.net", NAME_MAX_LEN));
+	assert_true(session_set_text(&s.msg.from, "alice@example.net", ADDRESS_MAX_LEN));
+	assert_true(session_set_text(&s.msg.sender_error, "unbalanced quotes", NAME_MAX_LEN));
+	assert_true(session_set_text(&s.msg.auth, "alice", NAME_MAX_LEN));
+	snprintf(s.msg.queue_id, sizeof(s.msg.queue_id), "4ABC123");
+	s.msg.rcpt_count = 3;
+	s.msg.quarantine = true;
+	assert_true(session_note_forged_result(&s, 1));
+	session_end_message(&s);
+	assert_string_equal(s.msg.from, "");
+	assert_string_equal(s.msg.sender_error, "");
+	assert_string_equal(s.msg.auth, "");
+	assert_string_equal(s.msg.queue_id, "");
+	assert_int_equal(s.msg.rcpt_count, 0);
+	assert_false(s.msg.quarantine);
+	assert_null(s.msg.ar_delete);
+	assert_string_equal(s.helo, "mail.example.net");
+	/* twice is harmless (abort, then close) */
+	session_end_message(&s);
+	session_free_texts(&s);
+	assert_string_equal(s.helo, "");
 }
 
 /* Starts a line for a session with this queue id and returns it. */
@@ -142,7 +173,7 @@ static const char *line_for_queue_id(const char *qid, char *storage, size_t size
 	struct strbuf line;
 	session_init_texts(&s);
 	memcpy(s.id, "0123456789ab", 13);
-	snprintf(s.queue_id, sizeof(s.queue_id), "%s", qid);
+	snprintf(s.msg.queue_id, sizeof(s.msg.queue_id), "%s", qid);
 	session_line_start(&line, storage, size, &s, "rcpt");
 	return strbuf_text(&line);
 }
@@ -170,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_overlong_text_is_cut_and_says_so),
 		cmocka_unit_test(test_out_of_memory_is_reported),
 		cmocka_unit_test(test_every_forged_result_is_noted),
+		cmocka_unit_test(test_end_message_leaves_the_connection),
 		cmocka_unit_test(test_forged_result_lost_is_reported),
 		cmocka_unit_test(test_queue_id_cannot_split_a_line),
 	};
