@@ -1,7 +1,7 @@
 /*
  * resolver-bench - dnsguard's DNS core under milter-like load (issue 10, part 1).
  *
- *   resolver-bench checks -s ADDR@PORT -S async|event|sync -t THREADS -c warm|cold
+ *   resolver-bench checks -s ADDR@PORT -S event|sync -t THREADS -c warm|cold
  *                  [-D duration_ms] [-d deadline_ms] [-n names] [-w warm_set]
  *                  [-l server_label] [-L responder_log] [-j json_out] [-m markdown_out]
  *   resolver-bench handoff [-t THREADS] [-D duration_ms] [-j json_out] [-m markdown_out]
@@ -9,8 +9,9 @@
  * checks: THREADS threads, as libmilter's workers, each repeatedly starting a client check
  * (fcrdns_start: PTR, then A of each name) and a mail-domain check (mail_domain_start: MX, then
  * A and AAAA of the hosts) one right after the other, as connect and MAIL will, and then waiting
- * for both verdicts.  The checks run on dnsguard's own resolver in the style asked for (-S async
- * or event, lib/resolver.h); -S sync is a reference only: the same questions asked one after the
+ * for both verdicts.  -S event runs the checks on dnsguard's own resolver (lib/resolver.h:
+ * ub_resolve_event on a loop thread; the ASYNC style it was measured against is gone, its numbers
+ * stay in bench/RESULTS.md); -S sync is a reference only: the same questions asked one after the
  * other with the synchronous ub_resolve from the worker thread, as a callback must never do.
  *
  * Names come from the zone bench/run-resolver-bench generates: client i is 127.2.(i/256).(i%256),
@@ -138,7 +139,7 @@ static struct percentiles samples_percentiles(struct samples *s)
 
 /* ---- options ----------------------------------------------------------------------------- */
 
-enum bench_style { BENCH_ASYNC, BENCH_EVENT, BENCH_SYNC };
+enum bench_style { BENCH_EVENT, BENCH_SYNC };
 
 struct bench {
 	enum bench_style style;
@@ -150,7 +151,7 @@ struct bench {
 	unsigned names, warm_set;
 	const char *label, *responder_log, *json_path, *md_path;
 	/* shared while running */
-	struct resolver *resolver;	/* async, event */
+	struct resolver *resolver;	/* event */
 	struct ub_ctx *ub;		/* sync */
 	atomic_bool stop;
 	atomic_uint next_index;
@@ -160,7 +161,7 @@ struct bench {
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: resolver-bench checks -s ADDR@PORT -S async|event|sync -t THREADS -c warm|cold\n"
+		"usage: resolver-bench checks -s ADDR@PORT -S event|sync -t THREADS -c warm|cold\n"
 		"                      [-D duration_ms] [-d deadline_ms] [-n names] [-w warm_set]\n"
 		"                      [-l label] [-L responder_log] [-j json_out] [-m markdown_out]\n"
 		"       resolver-bench handoff [-t THREADS] [-D duration_ms] [-j json_out] [-m markdown_out]\n");
@@ -296,7 +297,7 @@ static void record_sender(struct tally *t, const struct mail_domain_result *r)
 		t->sender_deadline++;
 }
 
-/* ---- async and event: dnsguard's resolver ------------------------------------------------ */
+/* ---- event: dnsguard's resolver ------------------------------------------------ */
 
 /* One milter transaction's DNS: client check at connect, sender check at MAIL, both awaited. */
 static void iteration(struct bench *b, struct tally *t, unsigned index, bool client_first)
@@ -595,7 +596,6 @@ static int run_checks(struct bench *b)
 		o.dns.mode = DNS_MODE_FORWARD;
 		o.dns.servers[0] = b->server;
 		o.dns.server_count = 1;
-		o.style = b->style == BENCH_EVENT ? RESOLVER_STYLE_EVENT : RESOLVER_STYLE_ASYNC;
 		b->resolver = resolver_new(&o, err, sizeof(err));
 		if (!b->resolver) {
 			fprintf(stderr, "resolver-bench: %s\n", err);
@@ -884,7 +884,7 @@ static int run_handoff(unsigned threads, unsigned duration_ms, const char *json_
 int main(int argc, char **argv)
 {
 	struct bench b = {.threads = 1, .duration_ms = 2000, .deadline_ms = 1000, .names = 65536, .warm_set = 512,
-			  .label = "server", .style_name = "async"};
+			  .label = "server", .style_name = "event"};
 	bool have_server = false, handoff;
 	int opt;
 
@@ -907,9 +907,7 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			b.style_name = optarg;
-			if (strcmp(optarg, "async") == 0)
-				b.style = BENCH_ASYNC;
-			else if (strcmp(optarg, "event") == 0)
+			if (strcmp(optarg, "event") == 0)
 				b.style = BENCH_EVENT;
 			else if (strcmp(optarg, "sync") == 0)
 				b.style = BENCH_SYNC;

@@ -64,25 +64,6 @@ static bool literal(const char *helo, struct netaddr *out)
 	return netaddr_parse(helo, out);
 }
 
-/* Only host-name characters are worth a question; anything else resolves nowhere. */
-static bool hostname_syntax(const char *name)
-{
-	size_t label = 0;
-
-	for (const char *p = name; *p; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '_') || ++label > 63)
-			return false;
-	}
-	return strlen(name) <= 253;
-}
-
 /* Every answer is in: no address matched. */
 static void evaluate(struct helo_check *c)
 {
@@ -162,7 +143,8 @@ struct helo_check *helo_check_start(struct resolver *resolver, const char *helo,
 		decide(c, netaddr_equal(&addr, client) ? HELO_OK : HELO_MISMATCH, 0);
 		return c;
 	}
-	if (!hostname_syntax(helo)) {
+	/* only host-name characters are worth a question; anything else resolves nowhere */
+	if (dns_plain_name_length(helo) == 0) {
 		decide(c, HELO_UNRESOLVABLE, 0);
 		return c;
 	}

@@ -1,14 +1,8 @@
 /*
- * resolver - libunbound context, delivery thread and jobs; see resolver.h.
+ * resolver - libunbound context, its loop thread and jobs; see resolver.h.
  *
- * Two styles (resolver.h; bench/RESULTS.md measures them), the same jobs on top of either:
- *
- * ASYNC (the default): ub_resolve_async on a context with its own worker thread
- * (ub_ctx_async(ctx, 1)).  Any thread may ask; one delivery thread here waits on ub_fd() and runs
- * ub_process(), which calls our callback, which runs the asking check's handler under its job's
- * lock and wakes the thread waiting for the job.
- *
- * EVENT: the context lives on a libevent base (ub_ctx_create_event) run by one loop thread here.
+ * The context lives on a libevent base (ub_ctx_create_event) run by one loop thread here
+ * (ub_resolve_event: chosen by measurement over ub_resolve_async and ub_resolve; bench/RESULTS.md).
  * libunbound is not to be called from other threads then, so an asking thread only appends the
  * question to a locked queue and, if the loop has not been woken yet, writes an eventfd; the loop
  * takes the whole queue and calls ub_resolve_event for each.  A cached answer comes back inside
@@ -22,8 +16,6 @@
 #include "resolver.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <stdio.h>
@@ -36,6 +28,8 @@
 #include <unbound.h>
 #include <unbound-event.h>
 
+#include "log.h"
+#include "monotonic.h"
 #include "strbuf.h"
 
 /*
@@ -78,11 +72,9 @@ struct resolver {
 	struct ub_ctx *ctx;
 	struct resolver_options options;
 	char trust_anchor[1024];
-	pthread_t thread;		/* ASYNC: the delivery thread; EVENT: the loop thread */
-	int wake[2];			/* ASYNC: written to stop the delivery thread */
-	pthread_mutex_t lock;		/* guards in_flight, and for EVENT the queue and flags below */
+	pthread_t thread;		/* the loop thread */
+	pthread_mutex_t lock;		/* guards in_flight, the queue and the flags below */
 	struct lookup *in_flight;	/* asked, not yet called back */
-	/* EVENT only */
 	struct event_base *base;
 	struct event *wake_event;	/* reads wake_fd; also made active directly from the loop */
 	int wake_fd;			/* eventfd: questions are queued, or the loop must stop */
@@ -109,9 +101,8 @@ struct lookup {
 	struct dns_job *job;
 	dns_answer_handler *handler;
 	void *arg;
-	struct lookup *queued;		/* EVENT: next in the hand-off queue */
+	struct lookup *queued;		/* next in the hand-off queue */
 	struct timespec asked;
-	int async_id;
 	uint16_t qtype;
 	char qname[];			/* ldns's canonical text, sized to fit (< DNS_NAME_TEXT_MAX) */
 };
@@ -167,7 +158,7 @@ const char *dns_type_name(uint16_t qtype, char *buf, size_t size)
 	return buf;
 }
 
-static const char *rcode_name(int rcode, char *buf, size_t size)
+const char *dns_rcode_name(int rcode, char *buf, size_t size)
 {
 	ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, rcode);
 
@@ -192,7 +183,7 @@ void dns_evidence_format(const struct dns_evidence *ev, const char *prefix, stru
 	strbuf_appendf(out, " %soutcome=%s", prefix, dns_outcome_name(ev->outcome));
 	if (ev->cause != DNS_CAUSE_NONE)
 		strbuf_appendf(out, " %scause=%s", prefix, dns_cause_name(ev->cause));
-	strbuf_appendf(out, " %srcode=%s %sms=%u", prefix, rcode_name(ev->rcode, rcode, sizeof(rcode)), prefix, ev->ms);
+	strbuf_appendf(out, " %srcode=%s %sms=%u", prefix, dns_rcode_name(ev->rcode, rcode, sizeof(rcode)), prefix, ev->ms);
 	if (ev->outcome != DNS_TEMPFAIL)
 		strbuf_appendf(out, " %sttl=%u", prefix, (unsigned)ev->ttl);
 	if (ev->secure)
@@ -215,28 +206,6 @@ void dns_evidence_unanswered(struct dns_evidence *ev, const char *qname, uint16_
 	ev->ms = ms;
 }
 
-/* ---- time -------------------------------------------------------------------------------- */
-
-static struct timespec now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts;
-}
-
-static unsigned ms_between(struct timespec a, struct timespec b)
-{
-	long long ms = (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
-
-	return ms < 0 ? 0 : (unsigned)ms;
-}
-
-static bool before(struct timespec a, struct timespec b)
-{
-	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
-}
-
 /* ---- the context ------------------------------------------------------------------------- */
 
 static int set_option(struct ub_ctx *ctx, const char *name, const char *value, char *err, size_t errlen)
@@ -256,12 +225,6 @@ static int configure(struct resolver *r, const char *resolv_conf, const char *ro
 	char number[32];
 	int rc;
 
-	/* A worker thread, not a forked process: one cache, and ub_fd() to wait on.  (An event
-	 * context has no worker: the loop thread is its only thread.) */
-	if (r->options.style == RESOLVER_STYLE_ASYNC && (rc = ub_ctx_async(ctx, 1)) != 0) {
-		snprintf(err, errlen, "libunbound: %s", ub_strerror(rc));
-		return -1;
-	}
 	/*
 	 * Library defaults are sized for a stub: 16 outgoing sockets (hundreds of concurrent lookups
 	 * to a silent server then queue for minutes), 2 TCP streams, 1 MB caches.  Retries: with 1,
@@ -354,35 +317,13 @@ static int configure(struct resolver *r, const char *resolv_conf, const char *ro
 	return 0;
 }
 
-static void *deliver(void *arg)
-{
-	struct resolver *r = arg;
-	struct pollfd fds[2] = {
-		{.fd = ub_fd(r->ctx), .events = POLLIN},
-		{.fd = r->wake[0], .events = POLLIN},
-	};
-
-	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (fds[1].revents)
-			break;
-		if (fds[0].revents)
-			ub_process(r->ctx);
-	}
-	return NULL;
-}
-
-/* EVENT: the resolver whose loop runs on this thread, so that asking from a handler needs no
+/* The resolver whose loop runs on this thread, so that asking from a handler needs no
  * eventfd write. */
 static __thread const struct resolver *loop_of_this_thread;
 
 static void submit(struct resolver *r, struct lookup *l);
 
-/* EVENT, on the loop thread: the queue has questions, or the loop is to stop. */
+/* On the loop thread: the queue has questions, or the loop is to stop. */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct resolver *r = arg;
@@ -451,57 +392,35 @@ static void free_event_parts(struct resolver *r)
 struct resolver *resolver_new(const struct resolver_options *options, char *err, size_t errlen)
 {
 	struct resolver *r = calloc(1, sizeof(*r));
-	bool event = options->style == RESOLVER_STYLE_EVENT;
 
 	if (!r) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	r->options = *options;
-	r->wake[0] = r->wake[1] = -1;
 	r->wake_fd = -1;
 	if (options->trust_anchor_file)
 		snprintf(r->trust_anchor, sizeof(r->trust_anchor), "%s", options->trust_anchor_file);
 	r->options.trust_anchor_file = r->trust_anchor;
 	r->options.resolv_conf = NULL;	/* not kept: only configure() reads it */
 	pthread_mutex_init(&r->lock, NULL);
-	if (event) {
-		r->base = event_base_new();
-		if (!r->base) {
-			snprintf(err, errlen, "libevent: cannot create an event base");
-			goto fail;
-		}
-		r->ctx = ub_ctx_create_event(r->base);
-	} else {
-		r->ctx = ub_ctx_create();
+	r->base = event_base_new();
+	if (!r->base) {
+		snprintf(err, errlen, "libevent: cannot create an event base");
+		goto fail;
 	}
+	r->ctx = ub_ctx_create_event(r->base);
 	if (!r->ctx) {
 		snprintf(err, errlen, "libunbound: cannot create a context");
 		goto fail;
 	}
-	if (configure(r, options->resolv_conf, options->root_hints, err, errlen))
+	if (configure(r, options->resolv_conf, options->root_hints, err, errlen) ||
+	    start_event_loop(r, err, errlen))
 		goto fail;
-	if (event) {
-		if (start_event_loop(r, err, errlen))
-			goto fail;
-		return r;
-	}
-	if (pipe2(r->wake, O_CLOEXEC) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		goto fail;
-	}
-	if (pthread_create(&r->thread, NULL, deliver, r) != 0) {
-		snprintf(err, errlen, "cannot start the DNS delivery thread");
-		goto fail;
-	}
 	return r;
 fail:
 	if (r->ctx)
 		ub_ctx_delete(r->ctx);
-	if (r->wake[0] >= 0) {
-		close(r->wake[0]);
-		close(r->wake[1]);
-	}
 	free_event_parts(r);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -516,28 +435,17 @@ void resolver_free(struct resolver *r)
 
 	if (!r)
 		return;
-	if (r->options.style == RESOLVER_STYLE_EVENT) {
-		pthread_mutex_lock(&r->lock);
-		r->stopping = true;
-		pthread_mutex_unlock(&r->lock);
-		if (eventfd_write(r->wake_fd, 1) != 0)
-			fprintf(stderr, "dnsguard: resolver: cannot stop the DNS event loop\n");
-		pthread_join(r->thread, NULL);
-		/* ub_ctx_delete calls back what is in flight with SERVFAIL: ignored, see on_event_result */
-		r->closing = true;
-		ub_ctx_delete(r->ctx);
-		free_event_parts(r);
-	} else {
-		if (write(r->wake[1], "x", 1) != 1) {
-			/* cannot happen with an empty pipe; the join below would then hang, so say so */
-			fprintf(stderr, "dnsguard: resolver: cannot stop the delivery thread\n");
-		}
-		pthread_join(r->thread, NULL);
-		/* Answers still in flight are never called back after this. */
-		ub_ctx_delete(r->ctx);
-		close(r->wake[0]);
-		close(r->wake[1]);
-	}
+	pthread_mutex_lock(&r->lock);
+	r->stopping = true;
+	pthread_mutex_unlock(&r->lock);
+	/* cannot fail short of the counter reaching 2^64 - 1; the join below would then hang */
+	if (eventfd_write(r->wake_fd, 1) != 0)
+		log_error("resolver: cannot stop the DNS event loop: %s", strerror(errno));
+	pthread_join(r->thread, NULL);
+	/* ub_ctx_delete calls back what is in flight with SERVFAIL: ignored, see on_result */
+	r->closing = true;
+	ub_ctx_delete(r->ctx);
+	free_event_parts(r);
 	for (l = r->in_flight; l; l = next) {
 		next = l->next;
 		pthread_mutex_lock(&l->job->lock);
@@ -565,8 +473,6 @@ const char *resolver_describe(const struct resolver *r, char *buf, size_t size)
 		       dns_builtin_zones_forwarded(dns) ? "servers" : "local");
 	if (r->trust_anchor[0])
 		strbuf_appendf(&sb, " trust_anchor=%s", r->trust_anchor);
-	if (r->options.style == RESOLVER_STYLE_EVENT)
-		strbuf_append(&sb, " style=event");
 	return strbuf_text(&sb);
 }
 
@@ -593,31 +499,7 @@ static void classify_rcode(struct dns_evidence *ev, int rcode)
 	}
 }
 
-/* ASYNC: the outcome as libunbound's ub_result states it. */
-static void classify(struct dns_evidence *ev, int err, const struct ub_result *res)
-{
-	if (err != 0 || !res) {
-		ev->outcome = DNS_TEMPFAIL;
-		ev->cause = DNS_CAUSE_LOCAL;
-		ev->rcode = -1;
-		return;
-	}
-	ev->rcode = res->rcode;
-	ev->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
-	ev->secure = res->secure != 0;
-	if (res->bogus) {
-		ev->outcome = DNS_BOGUS;
-		ev->why_bogus = res->why_bogus ? res->why_bogus : "";	/* lives as long as res */
-		return;
-	}
-	if (res->rcode == LDNS_RCODE_NOERROR) {
-		ev->outcome = res->havedata ? DNS_FOUND : DNS_NODATA;
-		return;
-	}
-	classify_rcode(ev, res->rcode);
-}
-
-/* EVENT: whether the answer section holds records of qtype for the question's name, at the end
+/* Whether the answer section holds records of qtype for the question's name, at the end
  * of its CNAME chain (what ub_result's havedata says). */
 static bool packet_has_data(const ldns_pkt *packet, uint16_t qtype)
 {
@@ -646,7 +528,7 @@ static bool packet_has_data(const ldns_pkt *packet, uint16_t qtype)
 	return false;
 }
 
-/* EVENT: the lowest TTL in the answer section; for a negative answer, that of the SOA in the
+/* The lowest TTL in the answer section; for a negative answer, that of the SOA in the
  * authority section (RFC 2308: the lower of its TTL and its MINIMUM); 0 if there is none. */
 static uint32_t packet_ttl(const ldns_pkt *packet)
 {
@@ -677,7 +559,7 @@ static uint32_t packet_ttl(const ldns_pkt *packet)
 }
 
 /*
- * EVENT: the outcome from what ub_resolve_event hands back.  `rcode` is libunbound's own verdict
+ * The outcome from what ub_resolve_event hands back.  `rcode` is libunbound's own verdict
  * (non-zero, mostly SERVFAIL, when it has no answer; the packet must not be read then); `sec` is
  * 0 insecure, 1 bogus, 2 secure.  *packet is set, for the handler, when the outcome is FOUND,
  * NODATA or NXDOMAIN.
@@ -731,7 +613,7 @@ static void job_unref_locked_and_unlock(struct dns_job *job)
 }
 
 /* Hands one answer to the lookup's job (its handler, under the job's lock, unless the job is
- * over), wakes the waiter and frees the lookup.  On the delivery or loop thread. */
+ * over), wakes the waiter and frees the lookup.  On the loop thread. */
 static void lookup_answered(struct lookup *l, const struct dns_answer *answer)
 {
 	struct dns_job *job = l->job;
@@ -760,37 +642,12 @@ static void answer_begin(struct dns_answer *answer, const struct lookup *l)
 	memset(answer, 0, sizeof(*answer));
 	answer->ev.qname = l->qname;	/* the lookup is freed only after the handler has run */
 	answer->ev.qtype = l->qtype;
-	answer->ev.ms = ms_between(l->asked, now());
+	answer->ev.ms = monotonic_ms_between(l->asked, monotonic_now());
 }
 
-/* ASYNC: libunbound's callback, on the delivery thread (inside ub_process). */
-static void on_result(void *mydata, int err, struct ub_result *res)
-{
-	struct lookup *l = mydata;
-	struct dns_answer answer;
-	ldns_pkt *packet = NULL;
-
-	answer_begin(&answer, l);
-	classify(&answer.ev, err, res);
-	if (res && res->answer_packet && res->answer_len > 0 &&
-	    (answer.ev.outcome == DNS_FOUND || answer.ev.outcome == DNS_NODATA || answer.ev.outcome == DNS_NXDOMAIN)) {
-		if (ldns_wire2pkt(&packet, res->answer_packet, (size_t)res->answer_len) != LDNS_STATUS_OK) {
-			packet = NULL;
-			answer.ev.outcome = DNS_TEMPFAIL;
-			answer.ev.cause = DNS_CAUSE_MALFORMED;
-		}
-	}
-	answer.packet = packet;
-	lookup_answered(l, &answer);
-	if (packet)
-		ldns_pkt_free(packet);
-	if (res)
-		ub_resolve_free(res);
-}
-
-/* EVENT: libunbound's callback, on the loop thread (for a cached answer, inside
- * ub_resolve_event; in resolver_free, inside ub_ctx_delete). */
-static void on_event_result(void *mydata, int rcode, void *wire, int len, int sec, char *why_bogus,
+/* libunbound's callback, on the loop thread (for a cached answer, inside ub_resolve_event; in
+ * resolver_free, inside ub_ctx_delete). */
+static void on_result(void *mydata, int rcode, void *wire, int len, int sec, char *why_bogus,
 			    int was_ratelimited)
 {
 	struct lookup *l = mydata;
@@ -808,12 +665,12 @@ static void on_event_result(void *mydata, int rcode, void *wire, int len, int se
 		ldns_pkt_free(packet);
 }
 
-/* EVENT, on the loop thread, no lock held: a cached answer is delivered before this returns. */
+/* On the loop thread, no lock held: a cached answer is delivered before this returns. */
 static void submit(struct resolver *r, struct lookup *l)
 {
 	int async_id;
 
-	if (ub_resolve_event(r->ctx, l->qname, l->qtype, LDNS_RR_CLASS_IN, l, on_event_result, &async_id) != 0) {
+	if (ub_resolve_event(r->ctx, l->qname, l->qtype, LDNS_RR_CLASS_IN, l, on_result, &async_id) != 0) {
 		struct dns_answer answer;
 		answer_begin(&answer, l);
 		answer.ev.outcome = DNS_TEMPFAIL;
@@ -839,14 +696,8 @@ struct dns_job *dns_job_new(struct resolver *resolver, unsigned deadline_ms)
 	pthread_condattr_destroy(&attr);
 	job->resolver = resolver;
 	job->refs = 1;
-	job->started = now();
-	job->deadline = job->started;
-	job->deadline.tv_sec += deadline_ms / 1000;
-	job->deadline.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
-	if (job->deadline.tv_nsec >= 1000000000L) {
-		job->deadline.tv_sec++;
-		job->deadline.tv_nsec -= 1000000000L;
-	}
+	job->started = monotonic_now();
+	job->deadline = monotonic_after(job->started, deadline_ms);
 	return job;
 }
 
@@ -870,7 +721,7 @@ void dns_job_unlock(struct dns_job *job)
 }
 
 /*
- * EVENT: hands a question (already on in_flight, r->lock held, which this releases) to the loop
+ * Hands a question (already on in_flight, r->lock held, which this releases) to the loop
  * thread.  One wake-up per batch: only the first question queued since the loop last looked
  * writes the eventfd; a handler on the loop thread itself activates the event instead.
  */
@@ -890,7 +741,7 @@ static void enqueue(struct resolver *r, struct lookup *l)
 	if (wake && !on_loop && eventfd_write(r->wake_fd, 1) != 0) {
 		/* cannot happen (the counter would have to reach 2^64 - 1); the question then waits
 		 * for the next wake-up or the job's deadline */
-		fprintf(stderr, "dnsguard: resolver: cannot wake the DNS event loop: %s\n", strerror(errno));
+		log_error("resolver: cannot wake the DNS event loop: %s", strerror(errno));
 	}
 }
 
@@ -901,7 +752,7 @@ static void enqueue(struct resolver *r, struct lookup *l)
  * few microseconds, on nearly every question; anything else (escapes, odd octets, the root) goes
  * through ldns as before.
  */
-static size_t plain_name_length(const char *name)
+size_t dns_plain_name_length(const char *name)
 {
 	size_t label = 0, len = 0;
 
@@ -930,13 +781,12 @@ int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answ
 	ldns_rdf *dname = NULL;
 	char *text;
 	size_t len;
-	int rc;
 
 	if (job->over || job->finished)
 		return -1;
 	if (!qname || !*qname)
 		return -1;
-	if ((len = plain_name_length(qname)) > 0) {
+	if ((len = dns_plain_name_length(qname)) > 0) {
 		/* the common case, already canonical but for the final dot */
 		bool dot = qname[len - 1] == '.';
 		if (!(l = calloc(1, sizeof(*l) + len + 2)))
@@ -964,9 +814,9 @@ int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answ
 	l->handler = handler;
 	l->arg = arg;
 	l->qtype = qtype;
-	l->asked = now();
+	l->asked = monotonic_now();
 
-	/* Listed before asking: the answer may come back before ub_resolve_async returns. */
+	/* Listed before asking: the answer may come back before the loop thread has let go. */
 	job->refs++;
 	job->open++;
 	pthread_mutex_lock(&r->lock);
@@ -974,23 +824,7 @@ int dns_job_ask(struct dns_job *job, const char *qname, uint16_t qtype, dns_answ
 	if (l->next)
 		l->next->prev = l;
 	r->in_flight = l;
-	if (r->options.style == RESOLVER_STYLE_EVENT) {
-		enqueue(r, l);
-		return 0;
-	}
-	rc = ub_resolve_async(r->ctx, l->qname, qtype, LDNS_RR_CLASS_IN, l, on_result, &l->async_id);
-	if (rc != 0) {
-		r->in_flight = l->next;
-		if (l->next)
-			l->next->prev = NULL;
-	}
-	pthread_mutex_unlock(&r->lock);
-	if (rc != 0) {
-		job->refs--;
-		job->open--;
-		free(l);
-		return -1;
-	}
+	enqueue(r, l);
 	return 0;
 }
 
@@ -1005,7 +839,7 @@ bool dns_job_wait(struct dns_job *job)
 	bool complete;
 
 	pthread_mutex_lock(&job->lock);
-	while (job->open > 0 && !job->over && !job->finished && before(now(), job->deadline))
+	while (job->open > 0 && !job->over && !job->finished && monotonic_before(monotonic_now(), job->deadline))
 		pthread_cond_timedwait(&job->answered, &job->lock, &job->deadline);
 	complete = job->open == 0 || job->finished;
 	job->over = true;
@@ -1018,12 +852,12 @@ bool dns_job_done(struct dns_job *job)
 	bool done;
 
 	pthread_mutex_lock(&job->lock);
-	done = job->over || job->finished || job->open == 0 || !before(now(), job->deadline);
+	done = job->over || job->finished || job->open == 0 || !monotonic_before(monotonic_now(), job->deadline);
 	pthread_mutex_unlock(&job->lock);
 	return done;
 }
 
 unsigned dns_job_elapsed_ms(const struct dns_job *job)
 {
-	return ms_between(job->started, now());
+	return monotonic_ms_between(job->started, monotonic_now());
 }

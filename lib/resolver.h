@@ -1,8 +1,9 @@
 /*
  * resolver - every DNS question dnsguard asks, through one libunbound context.
  *
- * A resolver is one libunbound context (its cache serves every session) plus one delivery
- * thread that hands answers back.  Questions are asked in jobs: a job groups the lookups of one
+ * A resolver is one libunbound context (its cache serves every session) run on a libevent loop
+ * by one thread of its own, which hands answers back (ub_resolve_event; the choice and its
+ * numbers are in bench/RESULTS.md).  Questions are asked in jobs: a job groups the lookups of one
  * check under one deadline, lets each answer ask the next question (MX, then the addresses of
  * the MX hosts) and is waited for by the thread that needs the verdict.  Lookups run in
  * parallel; a job never takes longer than its deadline, whatever the servers do.
@@ -89,6 +90,14 @@ const char *dns_outcome_name(enum dns_outcome outcome);	/* "found", "nodata", "n
 const char *dns_cause_name(enum dns_cause cause);	/* "servfail", "deadline", ... ("" for none) */
 /* "MX", "A", "TYPE65280": for logs. */
 const char *dns_type_name(uint16_t qtype, char *buf, size_t size);
+/* "NOERROR", "SERVFAIL", "RCODE23"; "none" for -1 (no answer). */
+const char *dns_rcode_name(int rcode, char *buf, size_t size);
+/*
+ * The length of `name` if it is a plain host name (letters, digits, '-' and '_', labels of 1 to 63
+ * octets, at most 253 octets without the final dot, which it may have), else 0: the only names
+ * worth a question from a peer's text, and the ones ldns would print back unchanged.
+ */
+size_t dns_plain_name_length(const char *name);
 
 /* ---- the resolver ------------------------------------------------------------------------ */
 
@@ -98,22 +107,13 @@ struct resolver_options {
 	const char *resolv_conf;	/* DNS_MODE_RESOLV_CONF reads this; NULL: /etc/resolv.conf */
 	const char *root_hints;		/* DNS_MODE_RECURSIVE: a private root; NULL: the Internet's */
 	size_t cache_bytes;		/* message cache; the rrset cache gets twice as much; 0: 4 MB */
-	/*
-	 * How libunbound is driven; the jobs, handlers and outcomes are the same either way
-	 * (bench/RESULTS.md measures both):
-	 *   ASYNC  ub_resolve_async on libunbound's own worker thread, answers delivered by a
-	 *          thread of ours that waits on ub_fd() and runs ub_process();
-	 *   EVENT  ub_resolve_event on a libevent loop thread of ours, questions handed to it
-	 *          through a locked queue and an eventfd, answers read from the wire with ldns.
-	 */
-	enum resolver_style { RESOLVER_STYLE_ASYNC, RESOLVER_STYLE_EVENT } style;	/* 0: ASYNC */
 };
 
 struct resolver;
 
 /* A new resolver, ready to answer; NULL with a reason in err on failure. */
 struct resolver *resolver_new(const struct resolver_options *options, char *err, size_t errlen);
-/* Stops the delivery thread, cancels what is in flight (its jobs see DNS_CAUSE_LOCAL or are already
+/* Stops the loop thread, cancels what is in flight (its jobs see DNS_CAUSE_LOCAL or are already
  * done) and frees.  No job of this resolver may be waited on concurrently. */
 void resolver_free(struct resolver *resolver);
 /* One line for the startup log: "dns=forward servers=127.0.0.1@5353 transport=udp" etc. */
@@ -124,7 +124,7 @@ const char *resolver_describe(const struct resolver *resolver, char *buf, size_t
 struct dns_job;
 
 /*
- * Called once per answer, on the resolver's delivery thread, with the job locked: it may ask
+ * Called once per answer, on the resolver's loop thread, with the job locked: it may ask
  * further questions (dns_job_ask) and update the state its check keeps.  Not called once the job
  * is over (every lookup answered, or the deadline passed and a waiter saw it).
  */

@@ -74,8 +74,6 @@ bool runtime_start_dns(struct runtime *rt, struct strbuf *errors)
 		.dns = rt->config->dns,
 		.trust_anchor_file = rt->config->dns_trust_anchor,
 		.root_hints = rt->config->dns_root_hints,
-		/* chosen by measurement: bench/RESULTS.md */
-		.style = RESOLVER_STYLE_EVENT,
 	};
 	char why[512];
 

@@ -11,8 +11,6 @@
  *                                               given its result (as the milter does)
  *             repeat N COMMAND...               run COMMAND N times on one resolver (cache tests)
  *   -i ms     pause between repeats (outage and recovery tests)
- *   DNSGUARD_RESOLVER_STYLE=async in the environment: the resolver's ASYNC style (default EVENT,
- *   as the daemon)
  *
  * Verdict lines end with at=MS, the time since the program started.
  *
@@ -269,10 +267,6 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &program_start);
 	o.dns.mode = DNS_MODE_RESOLV_CONF;
-	/* the daemon's style; DNSGUARD_RESOLVER_STYLE=async runs the same tests on the other one */
-	o.style = RESOLVER_STYLE_EVENT;
-	if (getenv("DNSGUARD_RESOLVER_STYLE") && strcmp(getenv("DNSGUARD_RESOLVER_STYLE"), "async") == 0)
-		o.style = RESOLVER_STYLE_ASYNC;
 	while ((opt = getopt(argc, argv, "+s:t:z:a:r:R:d:i:")) != -1) {
 		switch (opt) {
 		case 's':
