@@ -1,0 +1,499 @@
+/*
+ * badmail_store - entries written whole or not at all; see badmail_store.h.
+ */
+#include "badmail_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FILES_MAX 4	/* message, record.json, ndr, and one spare */
+
+struct badmail_store {
+	int dir, tmp, entries;		/* O_DIRECTORY | O_NOFOLLOW descriptors */
+	struct badmail_limits limits;
+	pthread_mutex_t lock;
+	unsigned pending_entries;	/* begun, not committed or aborted */
+	unsigned long long pending_bytes;
+	unsigned long long stored_bytes;	/* at the last scan (each begin), plus commits since */
+};
+
+struct badmail_entry {
+	struct badmail_store *store;
+	char id[BADMAIL_ID_SIZE];
+	int dir;			/* tmp/ID */
+	int message;
+	int files[FILES_MAX];		/* added files, open for the fsync at commit */
+	size_t file_count;
+	unsigned long long bytes;
+};
+
+static void set_err(char *err, size_t errlen, const char *what, int error)
+{
+	snprintf(err, errlen, "%s: %s", what, strerror(error));
+}
+
+/* ---- ids -------------------------------------------------------------------------------------- */
+
+bool badmail_id_valid(const char *id)
+{
+	/* YYYYMMDDThhmmss-xxxxxxxxxxxxxxxx */
+	if (!id || strlen(id) != BADMAIL_ID_SIZE - 1)
+		return false;
+	for (size_t i = 0; i < BADMAIL_ID_SIZE - 1; i++) {
+		char c = id[i];
+		bool ok = i < 8 || (i > 8 && i < 15) ? (c >= '0' && c <= '9')
+			: i == 8			      ? c == 'T'
+			: i == 15			      ? c == '-'
+						      : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static int new_id(char id[BADMAIL_ID_SIZE], char *err, size_t errlen)
+{
+	unsigned char random[8];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t n;
+
+	if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random)) {
+		set_err(err, errlen, "getrandom", errno);
+		return -1;
+	}
+	gmtime_r(&now, &tm);
+	n = strftime(id, BADMAIL_ID_SIZE, "%Y%m%dT%H%M%S-", &tm);
+	for (size_t i = 0; i < sizeof(random); i++)
+		n += (size_t)snprintf(id + n, BADMAIL_ID_SIZE - n, "%02x", random[i]);
+	return 0;
+}
+
+/* A file name of an entry: what this module writes, never anything from outside. */
+static bool file_name_valid(const char *name)
+{
+	if (!name || !*name || strlen(name) > 32 || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || *p == '.' || *p == '_'))
+			return false;
+	return true;
+}
+
+/* ---- the directories ---------------------------------------------------------------------------- */
+
+/* Opens (making it if missing) a directory of the store, refusing a link or one open to others. */
+static int open_private_dir(int at, const char *name, const char *shown, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdirat(at, name, 0700) != 0 && errno != EEXIST) {
+		set_err(err, errlen, shown, errno);
+		return -1;
+	}
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			snprintf(err, errlen, "%s: not a directory (a symlink is never followed)", shown);
+		else
+			set_err(err, errlen, shown, errno);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		set_err(err, errlen, shown, errno);
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+		snprintf(err, errlen, "%s: must be owned by uid %u and closed to others (mode 0700), is uid %u mode %04o",
+			 shown, (unsigned)geteuid(), (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Removes the files of directory `name` under `at`, then the directory; links are removed, never
+ * followed.  Only one level: an entry holds files only. */
+static void remove_dir(int at, const char *name)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+
+	if (fd < 0) {
+		(void)unlinkat(at, name, 0);	/* a file or a link where a directory should be */
+		return;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	(void)unlinkat(at, name, AT_REMOVEDIR);
+}
+
+static void remove_leftovers(int tmp)
+{
+	int fd = dup(tmp);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	char names[64][256];
+	size_t n;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	/* in rounds: removing while reading a directory may skip names */
+	do {
+		rewinddir(d);
+		n = 0;
+		while (n < 64 && (e = readdir(d)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
+		for (size_t i = 0; i < n; i++)
+			remove_dir(tmp, names[i]);
+	} while (n == 64);
+	closedir(d);
+}
+
+struct badmail_store *badmail_store_open(const char *dir, const struct badmail_limits *limits, char *err,
+					 size_t errlen)
+{
+	struct badmail_store *s;
+
+	if (!dir || dir[0] != '/') {
+		snprintf(err, errlen, "badmail_dir must be an absolute path");
+		return NULL;
+	}
+	if (!(s = calloc(1, sizeof(*s)))) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->dir = s->tmp = s->entries = -1;
+	if (limits)
+		s->limits = *limits;
+	pthread_mutex_init(&s->lock, NULL);
+	if ((s->dir = open_private_dir(AT_FDCWD, dir, dir, err, errlen)) < 0 ||
+	    (s->tmp = open_private_dir(s->dir, "tmp", "tmp", err, errlen)) < 0 ||
+	    (s->entries = open_private_dir(s->dir, "entries", "entries", err, errlen)) < 0) {
+		badmail_store_close(s);
+		return NULL;
+	}
+	remove_leftovers(s->tmp);
+	return s;
+}
+
+void badmail_store_close(struct badmail_store *s)
+{
+	if (!s)
+		return;
+	if (s->entries >= 0)
+		close(s->entries);
+	if (s->tmp >= 0)
+		close(s->tmp);
+	if (s->dir >= 0)
+		close(s->dir);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* ---- usage and limits --------------------------------------------------------------------------- */
+
+static unsigned long long entry_bytes(int entries, const char *id)
+{
+	int fd = openat(entries, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	unsigned long long bytes = 0;
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+
+	if (fd < 0)
+		return 0;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			bytes += (unsigned long long)st.st_size;
+	closedir(d);
+	return bytes;
+}
+
+int badmail_store_usage(struct badmail_store *s, struct badmail_usage *out, char *err, size_t errlen)
+{
+	int fd = dup(s->entries);
+	struct dirent *e;
+	DIR *d;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		set_err(err, errlen, "entries", errno);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		if (!badmail_id_valid(e->d_name))
+			continue;
+		out->entries++;
+		out->bytes += entry_bytes(s->entries, e->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* With the lock held: whether `more` bytes fit beside what is stored and being written. */
+static bool bytes_fit(const struct badmail_store *s, unsigned long long stored, unsigned long long more)
+{
+	return !s->limits.max_bytes || stored + s->pending_bytes + more <= s->limits.max_bytes;
+}
+
+/* ---- writing ------------------------------------------------------------------------------------ */
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int create_file(int dir, const char *name)
+{
+	return openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+struct badmail_entry *badmail_entry_begin(struct badmail_store *s, char *err, size_t errlen)
+{
+	struct badmail_usage usage;
+	struct badmail_entry *e;
+
+	if (badmail_store_usage(s, &usage, err, errlen) != 0)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->limits.max_entries && usage.entries + s->pending_entries >= s->limits.max_entries) {
+		pthread_mutex_unlock(&s->lock);
+		snprintf(err, errlen, "badmail_max_entries (%u) reached", s->limits.max_entries);
+		return NULL;
+	}
+	if (!bytes_fit(s, usage.bytes, 1)) {
+		pthread_mutex_unlock(&s->lock);
+		snprintf(err, errlen, "badmail_max_size (%llu bytes) reached", s->limits.max_bytes);
+		return NULL;
+	}
+	s->pending_entries++;
+	/* the base the byte limit is checked against while the message grows: entries the command
+	 * deletes meanwhile count until the next entry begins */
+	s->stored_bytes = usage.bytes;
+	pthread_mutex_unlock(&s->lock);
+
+	if (!(e = calloc(1, sizeof(*e)))) {
+		snprintf(err, errlen, "out of memory");
+		goto unreserve;
+	}
+	e->store = s;
+	e->dir = e->message = -1;
+	if (new_id(e->id, err, errlen) != 0)
+		goto fail;
+	if (mkdirat(s->tmp, e->id, 0700) != 0) {
+		set_err(err, errlen, "tmp", errno);
+		goto fail;
+	}
+	if ((e->dir = openat(s->tmp, e->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (e->message = create_file(e->dir, "message")) < 0) {
+		set_err(err, errlen, "tmp", errno);
+		badmail_entry_abort(e);
+		return NULL;
+	}
+	return e;
+fail:
+	free(e);
+unreserve:
+	pthread_mutex_lock(&s->lock);
+	s->pending_entries--;
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+const char *badmail_entry_id(const struct badmail_entry *e)
+{
+	return e->id;
+}
+
+/* Reserves `len` more bytes for this entry, or says which limit it would pass. */
+static int reserve(struct badmail_entry *e, size_t len, char *err, size_t errlen)
+{
+	struct badmail_store *s = e->store;
+
+	pthread_mutex_lock(&s->lock);
+	if (!bytes_fit(s, s->stored_bytes, len)) {
+		pthread_mutex_unlock(&s->lock);
+		snprintf(err, errlen, "badmail_max_size (%llu bytes) reached", s->limits.max_bytes);
+		return -1;
+	}
+	s->pending_bytes += len;
+	e->bytes += len;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int badmail_entry_write(struct badmail_entry *e, const void *data, size_t len, char *err, size_t errlen)
+{
+	if (reserve(e, len, err, errlen) != 0)
+		return -1;
+	if (write_all(e->message, data, len) != 0) {
+		set_err(err, errlen, "writing the message", errno);
+		return -1;
+	}
+	return 0;
+}
+
+int badmail_entry_add_file(struct badmail_entry *e, const char *name, const void *data, size_t len, char *err,
+			   size_t errlen)
+{
+	int fd;
+
+	if (!file_name_valid(name) || strcmp(name, "message") == 0 || e->file_count == FILES_MAX) {
+		snprintf(err, errlen, "internal error: bad entry file name");
+		return -1;
+	}
+	if (reserve(e, len, err, errlen) != 0)
+		return -1;
+	if ((fd = create_file(e->dir, name)) < 0) {
+		set_err(err, errlen, name, errno);
+		return -1;
+	}
+	e->files[e->file_count++] = fd;
+	if (write_all(fd, data, len) != 0) {
+		set_err(err, errlen, name, errno);
+		return -1;
+	}
+	return 0;
+}
+
+static void entry_free(struct badmail_entry *e)
+{
+	struct badmail_store *s = e->store;
+
+	if (e->message >= 0)
+		close(e->message);
+	for (size_t i = 0; i < e->file_count; i++)
+		close(e->files[i]);
+	if (e->dir >= 0)
+		close(e->dir);
+	pthread_mutex_lock(&s->lock);
+	s->pending_entries--;
+	s->pending_bytes -= e->bytes;
+	pthread_mutex_unlock(&s->lock);
+	free(e);
+}
+
+int badmail_entry_commit(struct badmail_entry *e, char *err, size_t errlen)
+{
+	struct badmail_store *s = e->store;
+
+	/* the files, then the directory that names them, then the rename, then where it now is */
+	if (fsync(e->message) != 0) {
+		set_err(err, errlen, "fsync of the message", errno);
+		goto fail;
+	}
+	for (size_t i = 0; i < e->file_count; i++)
+		if (fsync(e->files[i]) != 0) {
+			set_err(err, errlen, "fsync", errno);
+			goto fail;
+		}
+	if (fsync(e->dir) != 0) {
+		set_err(err, errlen, "fsync of the entry", errno);
+		goto fail;
+	}
+	if (renameat(s->tmp, e->id, s->entries, e->id) != 0) {
+		set_err(err, errlen, "rename into entries", errno);
+		goto fail;
+	}
+	if (fsync(s->entries) != 0 || fsync(s->tmp) != 0) {
+		/* whole but perhaps not durable: the message must not be discarded on its strength, and a
+		 * copy left behind would be a second one when the MTA retries */
+		set_err(err, errlen, "fsync of entries", errno);
+		remove_dir(s->entries, e->id);
+		entry_free(e);
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->stored_bytes += e->bytes;
+	pthread_mutex_unlock(&s->lock);
+	entry_free(e);
+	return 0;
+fail:
+	badmail_entry_abort(e);
+	return -1;
+}
+
+void badmail_entry_abort(struct badmail_entry *e)
+{
+	if (!e)
+		return;
+	remove_dir(e->store->tmp, e->id);
+	entry_free(e);
+}
+
+int badmail_store_replace(struct badmail_store *s, const char *id, const char *name, const void *data, size_t len,
+			  char *err, size_t errlen)
+{
+	char temp[48];
+	int dir, fd = -1, rc = -1;
+
+	if (!badmail_id_valid(id) || !file_name_valid(name)) {
+		snprintf(err, errlen, "no such entry file");
+		return -1;
+	}
+	if ((dir = openat(s->entries, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		set_err(err, errlen, id, errno);
+		return -1;
+	}
+	snprintf(temp, sizeof(temp), ".%s.new", name);
+	(void)unlinkat(dir, temp, 0);	/* a crash's leftover */
+	if ((fd = create_file(dir, temp)) < 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		set_err(err, errlen, name, errno);
+		(void)unlinkat(dir, temp, 0);
+		goto out;
+	}
+	if (renameat(dir, temp, dir, name) != 0 || fsync(dir) != 0) {
+		set_err(err, errlen, name, errno);
+		(void)unlinkat(dir, temp, 0);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dir);
+	return rc;
+}
