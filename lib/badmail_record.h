@@ -1,0 +1,62 @@
+/*
+ * badmail_record - the JSON record of a badmail entry: why the message was diverted, with the DNS
+ * evidence, and what became of its NDR.
+ *
+ * A rendering of the decisions (decision.h) that diverted each recipient, with the same fields as
+ * their decision lines, so that the log, the store and the NDR never tell different stories.
+ * Written with jansson; any byte a client sent is kept readable and the JSON always valid: text
+ * that is not UTF-8 has each offending byte written as "\xHH".  The format (version 1) is stable;
+ * dnsguard-badmail reads it back.
+ *
+ *   {"version": 1, "id": "20261204T144500-0123456789abcdef", "time": "2026-12-04T14:45:00Z",
+ *    "queue_id": "4Tk3Zq1x2Fz", "session": "655e1a2b0004",
+ *    "client": {"name": "unknown", "address": "192.0.2.7"}, "helo": "app.example.net",
+ *    "sender": "app@example.net",
+ *    "recipients": [{"address": "bob@nx.example", "check": "recipient", "outcome": "nxdomain",
+ *                    "action": "divert", "rule": "apps-divert", "reply": "550 5.1.2 ...",
+ *                    "name": "nx.example", "cause": "",
+ *                    "dns": {"q": "nx.example./MX", "outcome": "nxdomain", "rcode": "NXDOMAIN",
+ *                            "ms": 31, "ttl": 900, "transport": "udp-tcp"}}],
+ *    "ndr": {"status": "submitted", "detail": "queue id 4Tk3Zq2K1Lz", "time": "..."}}
+ */
+#ifndef DNSGUARD_BADMAIL_RECORD_H
+#define DNSGUARD_BADMAIL_RECORD_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "decision.h"
+
+enum badmail_ndr_status {
+	BADMAIL_NDR_PENDING,		/* to be submitted by the worker */
+	BADMAIL_NDR_SUBMITTED,		/* the MTA took it (detail: its queue id, if it gave one) */
+	BADMAIL_NDR_STORED,		/* kept in the entry instead (detail: why) */
+	BADMAIL_NDR_NONE,		/* not generated (detail: why: null sender, auto-submitted, ...) */
+};
+
+struct badmail_recipient {
+	const char *address;		/* without <> */
+	const struct decision *decision;	/* what diverted it */
+};
+
+struct badmail_record {
+	const char *id;
+	time_t time;
+	const char *queue_id;		/* "" before the MTA gave one */
+	const char *session;
+	const char *client_name, *client_address, *helo;
+	const char *sender;		/* without <>, "" for the null sender */
+	const struct badmail_recipient *recipients;
+	size_t recipient_count;
+	enum badmail_ndr_status ndr;
+	const char *ndr_detail;		/* may be NULL */
+	time_t ndr_time;		/* when the status was set; 0: not yet */
+};
+
+/* The record as JSON text ending in a newline, malloc'd (*len set); NULL when out of memory. */
+char *badmail_record_json(const struct badmail_record *record, size_t *len);
+
+/* "pending", "submitted", "stored", "none". */
+const char *badmail_ndr_status_name(enum badmail_ndr_status status);
+
+#endif
