@@ -1,16 +1,18 @@
 /*
  * dnsguard - the milter daemon: command line, startup, signals, shutdown.
  *
- * Startup order matters: the config is checked before anything else; the process detaches, and
- * the parent waits for the child's word through a pipe: the status, and the reason of a refusal,
- * which the parent prints, so `dnsguard` exits 1 with one line "dnsguard: what: why" on stderr
- * whatever the step that failed (in the foreground the line is printed at once); every refusal is
- * logged too.  The reload signal is blocked before any thread exists; the socket is opened and the pid
- * file written while still root; then privileges are dropped and libmilter runs.  Root never
- * follows a link that the unprivileged user could have planted beside the socket or the pid file,
- * and a startup that fails removes the socket and pid file it made.  At stop, dnsguard removes
- * them as the unprivileged user, which only works where that user may write the directory; what
- * is left behind, the next start removes (socket) or overwrites (pid file).
+ * Startup order matters: the config, the policy, the user and group and what that user must read
+ * (preflight.h) are checked before anything else, while the terminal is still there to hear of a
+ * problem; the process detaches, and the parent waits for the child's word through a pipe: the
+ * status, and the reason of a refusal, which the parent prints, so `dnsguard` exits 1 with one
+ * line "dnsguard: what: why" on stderr whatever the step that failed (in the foreground the line
+ * is printed at once); every refusal is logged too.  The reload signal is blocked before any
+ * thread exists; the socket is opened and the pid file written while still root; then privileges
+ * are dropped and libmilter runs.  Root never follows a link that the unprivileged user could have
+ * planted beside the socket or the pid file, and a startup that fails removes the socket and pid
+ * file it made.  At stop, dnsguard removes them as the unprivileged user, which only works where
+ * that user may write the directory; what is left behind, the next start removes (socket) or
+ * overwrites (pid file).
  *
  * Signals (DECISIONS 6): SIGUSR1 reloads config and policy; SIGTERM and SIGHUP stop; SIGINT stops
  * at once.  Once libmilter is told to stop, its worker pool serves no open session any more, so
@@ -27,7 +29,6 @@
 #include <grp.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@
 #include "callbacks.h"
 #include "config.h"
 #include "log.h"
+#include "preflight.h"
 #include "runtime.h"
 
 #ifndef PACKAGE_VERSION
@@ -390,27 +392,6 @@ static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid
 
 /* ---- privileges and pid file ------------------------------------------------------------------ */
 
-static void resolve_ids(const struct config *config, uid_t *uid, gid_t *gid)
-{
-	*uid = geteuid();
-	*gid = getegid();
-	if (config->user[0]) {
-		struct passwd *pw = getpwnam(config->user);
-		if (!pw)
-			startup_failed("user %s: no such user (create it, or change user = in %s)", config->user,
-				       config->source);
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
-	}
-	if (config->group[0]) {
-		struct group *gr = getgrnam(config->group);
-		if (!gr)
-			startup_failed("group %s: no such group (create it, or change group = in %s)", config->group,
-				       config->source);
-		*gid = gr->gr_gid;
-	}
-}
-
 static void drop_privileges(const struct config *config, uid_t uid, gid_t gid)
 {
 	if (geteuid() != 0) {
@@ -607,9 +588,25 @@ static int print_effective_config(const struct config *config, const struct strb
 	return 0;
 }
 
-static int print_validity(const struct runtime *rt, const struct strbuf *notes)
+/*
+ * dnsguard -n: what start would refuse, every problem one line on stderr, so that "valid" means
+ * start will not refuse these files: the config and the policy (loaded already), the user and
+ * group and the files that user must read, and the resolver the config describes (built, then
+ * freed).  A running daemon is left alone: the socket and the pid file are not checked.
+ */
+static int check_what_start_refuses(struct runtime *rt, struct strbuf *errors, const struct strbuf *notes)
 {
+	uid_t uid;
+	gid_t gid;
+	bool ok = preflight_check(rt->config, &uid, &gid, errors);
+
+	/* after the preflight, which forks: the resolver has threads */
+	ok = runtime_start_dns(rt, errors) && ok;
 	print_lines(notes);
+	if (!ok) {
+		print_lines(errors);
+		return 1;
+	}
 	printf("dnsguard: %s and %s are valid (%zu policy rules)\n", rt->config->source, rt->config->policy_file,
 	       policy_rule_count(rt->policy));
 	return 0;
@@ -674,7 +671,7 @@ int main(int argc, char **argv)
 		else if (print_config)
 			rc = print_effective_config(rt->config, &notes);
 		else
-			rc = print_validity(rt, &notes);
+			rc = check_what_start_refuses(rt, &errors, &notes);
 		runtime_discard(rt);
 		strbuf_free(&errors);
 		strbuf_free(&notes);
@@ -685,6 +682,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_open(rt->config->log_facility, foreground);
 	log_set_level(rt->config->log_level);
+	/* while the terminal can still hear of it, and before any thread exists: the check forks */
+	if (!preflight_check(rt->config, &uid, &gid, &errors))
+		refuse_to_start(strbuf_text(&errors));
 	if (!foreground)
 		detach();
 	if (strbuf_len(&notes))
@@ -698,7 +698,6 @@ int main(int argc, char **argv)
 
 	if (smfi_register(callbacks_filter) != MI_SUCCESS)
 		startup_failed("libmilter: smfi_register failed");
-	resolve_ids(rt->config, &uid, &gid);
 	open_milter_socket(rt->config, uid, gid);
 	write_pid_file(rt->config->pid_file);
 	drop_privileges(rt->config, uid, gid);
