@@ -57,6 +57,11 @@ bool log_enabled(enum log_level level)
 	return (int)level <= atomic_load(&current_level);
 }
 
+void log_set_stderr(bool also_stderr)
+{
+	atomic_store(&to_stderr, also_stderr);
+}
+
 void log_close(void)
 {
 	closelog();

@@ -22,6 +22,8 @@ void log_open(int facility, bool also_stderr);
 /* Lines above this level are dropped; may be changed at any time (reload). */
 void log_set_level(enum log_level level);
 bool log_enabled(enum log_level level);
+/* Whether lines are copied to stderr (log_open's also_stderr); may be changed at any time. */
+void log_set_stderr(bool also_stderr);
 void log_close(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

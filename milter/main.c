@@ -1,14 +1,18 @@
 /*
  * dnsguard - the milter daemon: command line, startup, signals, shutdown.
  *
- * Startup order matters: the config is checked before anything else; the process detaches (and
- * the parent waits to hear that the socket is open, so `dnsguard` exits non-zero when startup
- * fails); the reload signal is blocked before any thread exists; the socket is opened and the pid
- * file written while still root; then privileges are dropped and libmilter runs.  Root never
- * follows a link that the unprivileged user could have planted beside the socket or the pid file,
- * and a startup that fails removes the socket and pid file it made.  At stop, dnsguard removes
- * them as the unprivileged user, which only works where that user may write the directory; what
- * is left behind, the next start removes (socket) or overwrites (pid file).
+ * Startup order matters: the config, the policy, the user and group and what that user must read
+ * (preflight.h) are checked before anything else, while the terminal is still there to hear of a
+ * problem; the process detaches, and the parent waits for the child's word through a pipe: the
+ * status, and the reason of a refusal, which the parent prints, so `dnsguard` exits 1 with one
+ * line "dnsguard: what: why" on stderr whatever the step that failed (in the foreground the line
+ * is printed at once); every refusal is logged too.  The reload signal is blocked before any
+ * thread exists; the socket is opened and the pid file written while still root; then privileges
+ * are dropped and libmilter runs.  Root never follows a link that the unprivileged user could have
+ * planted beside the socket or the pid file, and a startup that fails removes the socket and pid
+ * file it made.  At stop, dnsguard removes them as the unprivileged user, which only works where
+ * that user may write the directory; what is left behind, the next start removes (socket) or
+ * overwrites (pid file).
  *
  * Signals (DECISIONS 6): SIGUSR1 reloads config and policy; SIGTERM and SIGHUP stop; SIGINT stops
  * at once.  Once libmilter is told to stop, its worker pool serves no open session any more, so
@@ -25,15 +29,16 @@
 #include <grp.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netdb.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -41,6 +46,7 @@
 #include "callbacks.h"
 #include "config.h"
 #include "log.h"
+#include "preflight.h"
 #include "runtime.h"
 
 #ifndef PACKAGE_VERSION
@@ -61,28 +67,62 @@ static void usage(FILE *out)
 		CONFIG_DEFAULT_PATH);
 }
 
-/* Prints each collected problem as "dnsguard: file:line: ..." on stderr. */
-static void print_lines(const char *prefix, const struct strbuf *text)
+/* Prints each line of `text` (a problem, "what: why" or "file:line: ...") as "dnsguard: line". */
+static void print_text_lines(const char *text)
 {
-	const char *p = strbuf_text(text);
+	const char *p = text;
 
 	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		fprintf(stderr, "dnsguard: %s%.*s\n", prefix, (int)len, p);
-		p += len + (nl ? 1 : 0);
+		size_t len = strcspn(p, "\n");
+		fprintf(stderr, "dnsguard: %.*s\n", (int)len, p);
+		p += len + (p[len] ? 1 : 0);
 	}
+}
+
+static void print_lines(const struct strbuf *text)
+{
+	print_text_lines(strbuf_text(text));
 }
 
 /* ---- detaching, with the parent waiting for the child's word ----------------------------- */
 
+/*
+ * The child's word is one status byte (0: ready, 1: refused) and, after a refusal, its reason.
+ * One write of at most PIPE_BUF bytes, so the parent never sees half of it.
+ */
+#define STARTUP_WORD_MAX 4096
+
 static int ready_fd = -1;
+
+/* In the parent: waits for the child's word, prints a refusal, exits with the child's status. */
+static void __attribute__((noreturn)) wait_for_child(int fd)
+{
+	char word[STARTUP_WORD_MAX + 1];
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, word + len, sizeof(word) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (len += (size_t)n) == sizeof(word) - 1)
+			break;
+	}
+	word[len] = '\0';
+	if (len == 0) {
+		fprintf(stderr, "dnsguard: startup: the daemon process ended before it was ready, without "
+				"saying why (see syslog)\n");
+		_exit(1);
+	}
+	if (word[0] == 0)
+		_exit(0);
+	print_text_lines(word + 1);
+	_exit(1);
+}
 
 static void detach(void)
 {
 	int fds[2];
 	pid_t pid;
-	char status = 1;
 
 	if (pipe(fds) < 0) {
 		fprintf(stderr, "dnsguard: pipe: %s\n", strerror(errno));
@@ -94,11 +134,8 @@ static void detach(void)
 		exit(1);
 	}
 	if (pid > 0) {
-		/* the parent exits with the child's startup status */
 		close(fds[1]);
-		if (read(fds[0], &status, 1) != 1)
-			status = 1;
-		_exit(status);
+		wait_for_child(fds[0]);
 	}
 	close(fds[0]);
 	ready_fd = fds[1];
@@ -115,35 +152,66 @@ static void detach(void)
 	}
 }
 
-static void report_ready(char status)
+/* Tells the waiting parent (if any) the outcome: ready, or refused with `reason`. */
+static void report_startup(bool ready, const char *reason)
 {
-	if (ready_fd >= 0) {
-		if (write(ready_fd, &status, 1) != 1)
-			log_warning("cannot report startup status to the parent process");
-		close(ready_fd);
-		ready_fd = -1;
+	char word[STARTUP_WORD_MAX];
+	size_t len = 1;
+
+	if (ready_fd < 0)
+		return;
+	word[0] = ready ? 0 : 1;
+	if (!ready) {
+		len += strnlen(reason, sizeof(word) - 1);
+		memcpy(word + 1, reason, len - 1);
 	}
+	if (write(ready_fd, word, len) != (ssize_t)len)
+		log_warning("cannot report the startup status to the parent process");
+	close(ready_fd);
+	ready_fd = -1;
 }
 
 /* What this startup has made so far, for startup_failed to remove: a refused start leaves nothing. */
 static char made_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char made_pid_file[4096];
 
-static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void startup_failed(const char *fmt, ...)
+/*
+ * Refuses to start: `reason` (one or more lines, "what: why") goes to syslog, and to the terminal
+ * as "dnsguard: " lines, through the parent once detached.  Only once: the log's own copy on
+ * stderr (-f) is switched off, its time stamp would say the same thing again.
+ */
+static void __attribute__((noreturn)) refuse_to_start(const char *reason)
 {
-	va_list ap;
+	const char *p = reason;
 
-	va_start(ap, fmt);
-	log_vmsg(LOG_LEVEL_ERROR, fmt, ap);
-	va_end(ap);
+	log_set_stderr(false);
+	while (*p) {
+		size_t len = strcspn(p, "\n");
+		log_error("%.*s", (int)len, p);
+		p += len + (p[len] ? 1 : 0);
+	}
 	if (*made_socket)
 		unlink(made_socket);
 	if (*made_pid_file)
 		unlink(made_pid_file);
-	report_ready(1);
+	if (ready_fd >= 0)
+		report_startup(false, reason);
+	else
+		print_text_lines(reason);
 	exit(1);
+}
+
+static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void startup_failed(const char *fmt, ...)
+{
+	char reason[STARTUP_WORD_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	refuse_to_start(reason);
 }
 
 /* ---- the socket ------------------------------------------------------------------------------ */
@@ -170,17 +238,17 @@ static void remove_stale_socket(const char *path)
 	if (lstat(path, &st) < 0)
 		return;
 	if (!S_ISSOCK(st.st_mode))
-		startup_failed("milter_socket %s exists and is not a socket: not removing it", path);
+		startup_failed("milter_socket %s: exists and is not a socket: not removing it", path);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		startup_failed("milter_socket %s is in use by another process (is dnsguard already running?)", path);
+		startup_failed("milter_socket %s: in use by another process (is dnsguard already running?)", path);
 	}
 	if (fd >= 0)
 		close(fd);
 	if (unlink(path) < 0)
-		startup_failed("cannot remove stale milter_socket %s: %m", path);
+		startup_failed("milter_socket %s: cannot remove the stale socket: %m", path);
 	log_notice("removed stale milter_socket %s", path);
 }
 
@@ -215,6 +283,70 @@ static int disable_nagle_on_listener(void)
 	return changed;
 }
 
+/*
+ * Fills `sa` with the address of a milter socket spec as libmilter reads it: unix:/path,
+ * local:/path, inet:PORT[@HOST], inet6:PORT[@HOST] (no host: every address).
+ */
+static bool milter_address(const char *spec, struct sockaddr_storage *sa, socklen_t *len, char *why,
+			   size_t size)
+{
+	const char *path = unix_socket_path(spec), *rest = strchr(spec, ':');
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *found;
+	char port[16], host[256] = "";
+	int rc;
+
+	if (path) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)sa;
+		memset(sa, 0, sizeof(*sa));
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", path);
+		*len = sizeof(*sun);
+		return true;
+	}
+	hints.ai_family = strncmp(spec, "inet6:", 6) == 0 ? AF_INET6 : AF_INET;
+	snprintf(port, sizeof(port), "%.*s", (int)strcspn(rest + 1, "@"), rest + 1);
+	if (strchr(rest, '@'))
+		snprintf(host, sizeof(host), "%s", strchr(rest, '@') + 1);
+	rc = getaddrinfo(*host ? host : NULL, port, &hints, &found);
+	if (rc != 0) {
+		snprintf(why, size, "cannot find the address %s: %s", host, gai_strerror(rc));
+		return false;
+	}
+	memcpy(sa, found->ai_addr, found->ai_addrlen);
+	*len = found->ai_addrlen;
+	freeaddrinfo(found);
+	return true;
+}
+
+/*
+ * libmilter tells only syslog why it could not listen: bind the same address here, as libmilter
+ * does (SO_REUSEADDR), for a reason to print ("Address already in use").
+ */
+static void explain_listen_failure(const char *spec, char *why, size_t size)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (!milter_address(spec, &sa, &len, why, size))
+		return;
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(why, size, "cannot create a socket: %s", strerror(errno));
+		return;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0) {
+		snprintf(why, size, "cannot listen: %s", strerror(errno));
+	} else {
+		snprintf(why, size, "libmilter could not listen (its reason is in syslog)");
+		if (sa.ss_family == AF_UNIX)
+			unlink(((struct sockaddr_un *)&sa)->sun_path);
+	}
+	close(fd);
+}
+
 static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid)
 {
 	const char *path = unix_socket_path(config->milter_socket);
@@ -236,10 +368,11 @@ static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid
 	mode_t old_umask = umask(~config->milter_socket_mode & 0777);
 	int rc = smfi_opensocket(false);
 	umask(old_umask);
-	if (rc != MI_SUCCESS)
-		startup_failed("cannot listen on milter_socket %s (address in use, or permissions; libmilter logs the "
-			       "cause to syslog)",
-			       config->milter_socket);
+	if (rc != MI_SUCCESS) {
+		char why[512];
+		explain_listen_failure(config->milter_socket, why, sizeof(why));
+		startup_failed("milter_socket %s: %s", config->milter_socket, why);
+	}
 	if (path) {
 		snprintf(made_socket, sizeof(made_socket), "%s", path);
 		/*
@@ -247,9 +380,10 @@ static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid
 		 * swap the new socket for a link to /etc/shadow between bind and these calls.
 		 */
 		if (fchmodat(AT_FDCWD, path, config->milter_socket_mode, AT_SYMLINK_NOFOLLOW) < 0)
-			startup_failed("chmod %s: %m (replaced by a symbolic link during startup?)", path);
+			startup_failed("milter_socket %s: cannot chmod: %m (replaced by a symbolic link during startup?)",
+				       path);
 		if (geteuid() == 0 && lchown(path, uid, gid) < 0)
-			startup_failed("chown %s: %m", path);
+			startup_failed("milter_socket %s: cannot chown: %m", path);
 	} else if (disable_nagle_on_listener() != 1) {
 		log_warning("milter_socket %s: could not set TCP_NODELAY; replies may stall ~40 ms on TCP",
 			    config->milter_socket);
@@ -257,27 +391,6 @@ static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid
 }
 
 /* ---- privileges and pid file ------------------------------------------------------------------ */
-
-static void resolve_ids(const struct config *config, uid_t *uid, gid_t *gid)
-{
-	*uid = geteuid();
-	*gid = getegid();
-	if (config->user[0]) {
-		struct passwd *pw = getpwnam(config->user);
-		if (!pw)
-			startup_failed("user %s does not exist (create it, or set user = in %s)", config->user,
-				       config->source);
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
-	}
-	if (config->group[0]) {
-		struct group *gr = getgrnam(config->group);
-		if (!gr)
-			startup_failed("group %s does not exist (create it, or set group = in %s)", config->group,
-				       config->source);
-		*gid = gr->gr_gid;
-	}
-}
 
 static void drop_privileges(const struct config *config, uid_t uid, gid_t gid)
 {
@@ -290,9 +403,9 @@ static void drop_privileges(const struct config *config, uid_t uid, gid_t gid)
 	if (!config->user[0])
 		return;
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-		startup_failed("cannot switch to user %s: %m", config->user);
+		startup_failed("user %s: cannot switch to it: %m", config->user);
 	if (setuid(0) == 0)
-		startup_failed("dropping privileges failed: still able to regain root");
+		startup_failed("user %s: dropping privileges failed: still able to regain root", config->user);
 }
 
 static const char *file_kind(mode_t mode)
@@ -356,28 +469,28 @@ static void write_pid_file(const char *path)
 		saved = errno;
 		if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (S_ISLNK(st.st_mode))
-				startup_failed("pid_file %s is a symbolic link: not following it", path);
+				startup_failed("pid_file %s: is a symbolic link: not following it", path);
 			if (!S_ISREG(st.st_mode))
-				startup_failed("pid_file %s is %s, not a regular file: not writing to it", path,
+				startup_failed("pid_file %s: is %s, not a regular file: not writing to it", path,
 					       file_kind(st.st_mode));
 		}
-		startup_failed("cannot open pid_file %s: %s", path, strerror(saved));
+		startup_failed("pid_file %s: cannot open: %s", path, strerror(saved));
 	}
 	if (fstat(fd, &st) < 0)
-		startup_failed("cannot stat pid_file %s: %m", path);
+		startup_failed("pid_file %s: cannot stat: %m", path);
 	if (!S_ISREG(st.st_mode))
-		startup_failed("pid_file %s is %s, not a regular file: not writing to it", path, file_kind(st.st_mode));
+		startup_failed("pid_file %s: is %s, not a regular file: not writing to it", path, file_kind(st.st_mode));
 	if (st.st_nlink > 1)
-		startup_failed("pid_file %s has %lu hard links: not writing to it (another name of the same file "
+		startup_failed("pid_file %s: has %lu hard links: not writing to it (another name of the same file "
 			       "could be any file)",
 			       path, (unsigned long)st.st_nlink);
 	snprintf(made_pid_file, sizeof(made_pid_file), "%s", path);
 	/* the new content first, then cut what is left of a longer old one: never an empty file */
 	len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	if (pwrite(fd, line, (size_t)len, 0) != len || ftruncate(fd, len) < 0)
-		startup_failed("cannot write pid_file %s: %m", path);
+		startup_failed("pid_file %s: cannot write: %m", path);
 	if (close(fd) < 0)
-		startup_failed("cannot write pid_file %s: %m", path);
+		startup_failed("pid_file %s: cannot write: %m", path);
 	close(dir_fd);
 }
 
@@ -468,6 +581,37 @@ static int signal_loop(const sigset_t *set, pthread_t milter)
 
 /* ---- main ------------------------------------------------------------------------------------- */
 
+static int print_effective_config(const struct config *config, const struct strbuf *notes)
+{
+	print_lines(notes);
+	config_write(config, stdout);
+	return 0;
+}
+
+/*
+ * dnsguard -n: what start would refuse, every problem one line on stderr, so that "valid" means
+ * start will not refuse these files: the config and the policy (loaded already), the user and
+ * group and the files that user must read, and the resolver the config describes (built, then
+ * freed).  A running daemon is left alone: the socket and the pid file are not checked.
+ */
+static int check_what_start_refuses(struct runtime *rt, struct strbuf *errors, const struct strbuf *notes)
+{
+	uid_t uid;
+	gid_t gid;
+	bool ok = preflight_check(rt->config, &uid, &gid, errors);
+
+	/* after the preflight, which forks: the resolver has threads */
+	ok = runtime_start_dns(rt, errors) && ok;
+	print_lines(notes);
+	if (!ok) {
+		print_lines(errors);
+		return 1;
+	}
+	printf("dnsguard: %s and %s are valid (%zu policy rules)\n", rt->config->source, rt->config->policy_file,
+	       policy_rule_count(rt->policy));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	bool foreground = false, check_only = false, print_config = false;
@@ -515,30 +659,32 @@ int main(int argc, char **argv)
 	strbuf_init_heap(&errors, 65536);
 	strbuf_init_heap(&notes, 4096);
 	rt = runtime_load(config_path, &errors, &notes);
-	if (!rt) {
-		print_lines("", &errors);
-		strbuf_free(&errors);
-		strbuf_free(&notes);
-		free(absolute_config);
-		return 1;
+	if (!rt && !check_only && !print_config) {
+		/* a start refused: logged too, under the default facility (the config could not say) */
+		log_open(LOG_MAIL, false);
+		refuse_to_start(strbuf_text(&errors));
 	}
-	if (check_only || print_config) {
-		print_lines("", &notes);
-		if (print_config)
-			config_write(rt->config, stdout);
+	if (!rt || check_only || print_config) {
+		int rc = 1;
+		if (!rt)
+			print_lines(&errors);
+		else if (print_config)
+			rc = print_effective_config(rt->config, &notes);
 		else
-			printf("dnsguard: %s and %s are valid (%zu policy rules)\n", rt->config->source,
-			       rt->config->policy_file, policy_rule_count(rt->policy));
+			rc = check_what_start_refuses(rt, &errors, &notes);
 		runtime_discard(rt);
 		strbuf_free(&errors);
 		strbuf_free(&notes);
 		free(absolute_config);
-		return 0;
+		return rc;
 	}
 
 	signal(SIGPIPE, SIG_IGN);
 	log_open(rt->config->log_facility, foreground);
 	log_set_level(rt->config->log_level);
+	/* while the terminal can still hear of it, and before any thread exists: the check forks */
+	if (!preflight_check(rt->config, &uid, &gid, &errors))
+		refuse_to_start(strbuf_text(&errors));
 	if (!foreground)
 		detach();
 	if (strbuf_len(&notes))
@@ -547,12 +693,11 @@ int main(int argc, char **argv)
 	sigset_t signals;
 	block_signals(&signals);
 	if (!runtime_start_dns(rt, &errors))
-		startup_failed("%.*s", (int)strbuf_len(&errors) - 1, strbuf_text(&errors));
+		refuse_to_start(strbuf_text(&errors));
 	runtime_install(rt);
 
 	if (smfi_register(callbacks_filter) != MI_SUCCESS)
-		startup_failed("smfi_register failed");
-	resolve_ids(rt->config, &uid, &gid);
+		startup_failed("libmilter: smfi_register failed");
 	open_milter_socket(rt->config, uid, gid);
 	write_pid_file(rt->config->pid_file);
 	drop_privileges(rt->config, uid, gid);
@@ -571,8 +716,8 @@ int main(int argc, char **argv)
 	main_thread = pthread_self();
 	pthread_t milter;
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
-		startup_failed("cannot start the milter thread");
-	report_ready(0);
+		startup_failed("libmilter: cannot start its thread");
+	report_startup(true, NULL);
 
 	int rc = signal_loop(&signals, milter);
 

@@ -1,0 +1,184 @@
+/*
+ * preflight - the user, the group and the files the unprivileged daemon reads; see preflight.h.
+ *
+ * Why a child process: whether a user can read a file is decided by the kernel, with the
+ * directories on the way, ACLs, supplementary groups and mount options; the only check that
+ * agrees with it in every case is to become that user and open the file.  dnsguard cannot
+ * become it for a moment and come back (setuid is for good), so a child does it, exactly as
+ * main's drop_privileges will, and sends its findings back through a pipe.
+ */
+#include "preflight.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FINDINGS_MAX 4096	/* what the child may report: a line per file, with room to spare */
+
+/* getpwnam and getgrnam return NULL both for "no such name" and for a failed lookup. */
+static bool lookup_failed(int err)
+{
+	return err != 0 && err != ENOENT && err != ESRCH && err != EBADF && err != EPERM;
+}
+
+static bool check_ids(const struct config *config, uid_t *uid, gid_t *gid, struct strbuf *errors)
+{
+	bool ok = true;
+
+	*uid = geteuid();
+	*gid = getegid();
+	if (config->user[0]) {
+		errno = 0;
+		struct passwd *pw = getpwnam(config->user);
+		if (pw) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+		} else if (lookup_failed(errno)) {
+			strbuf_appendf(errors, "user %s: cannot look it up: %s\n", config->user, strerror(errno));
+			ok = false;
+		} else {
+			strbuf_appendf(errors, "user %s: no such user (create it, or change user = in %s)\n",
+				       config->user, config->source);
+			ok = false;
+		}
+	}
+	if (config->group[0]) {
+		errno = 0;
+		struct group *gr = getgrnam(config->group);
+		if (gr) {
+			*gid = gr->gr_gid;
+		} else if (lookup_failed(errno)) {
+			strbuf_appendf(errors, "group %s: cannot look it up: %s\n", config->group, strerror(errno));
+			ok = false;
+		} else {
+			strbuf_appendf(errors, "group %s: no such group (create it, or change group = in %s)\n",
+				       config->group, config->source);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* `who` is "" when the process stays as it is, else "user NAME " (with the space). */
+static void check_readable(const char *key, const char *path, const char *who, struct strbuf *errors)
+{
+	int fd;
+
+	if (!*path)
+		return;
+	/* as config.c's check: O_NONBLOCK, so that a fifo cannot hang us */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	if (*who)
+		strbuf_appendf(errors, "%s %s: %scannot read it: %s (libunbound reads it after dnsguard has "
+				       "switched to that user)\n",
+			       key, path, who, strerror(errno));
+	else
+		strbuf_appendf(errors, "%s %s: cannot read it: %s\n", key, path, strerror(errno));
+}
+
+/* The files libunbound opens only when it first resolves, i.e. after the switch of user. */
+static void check_files_here(const struct config *config, const char *who, struct strbuf *errors)
+{
+	check_readable("dns_trust_anchor", config->dns_trust_anchor, who, errors);
+	if (config->dns.mode == DNS_MODE_RECURSIVE)
+		check_readable("dns_root_hints", config->dns_root_hints, who, errors);
+}
+
+/* In the child: become uid/gid as drop_privileges does, check, write the findings, exit. */
+static void __attribute__((noreturn)) check_files_in_child(const struct config *config, uid_t uid, gid_t gid,
+							     const char *who, int out)
+{
+	char text[FINDINGS_MAX];
+	struct strbuf findings;
+	size_t done = 0;
+
+	strbuf_init(&findings, text, sizeof(text));
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+		strbuf_appendf(&findings, "user %s: cannot switch to it: %s\n", config->user, strerror(errno));
+	else
+		check_files_here(config, who, &findings);
+	while (done < strbuf_len(&findings)) {
+		ssize_t n = write(out, text + done, strbuf_len(&findings) - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);
+		done += (size_t)n;
+	}
+	_exit(0);
+}
+
+static bool check_files_as_user(const struct config *config, uid_t uid, gid_t gid, struct strbuf *errors)
+{
+	char who[300], text[FINDINGS_MAX];
+	size_t len = 0;
+	int fds[2], status = 0;
+	pid_t pid, waited;
+
+	snprintf(who, sizeof(who), "user %s ", config->user);
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		strbuf_appendf(errors, "user %s: cannot check the files it must read: pipe: %s\n", config->user,
+			       strerror(errno));
+		return false;
+	}
+	pid = fork();
+	if (pid < 0) {
+		strbuf_appendf(errors, "user %s: cannot check the files it must read: fork: %s\n", config->user,
+			       strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return false;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		check_files_in_child(config, uid, gid, who, fds[1]);
+	}
+	close(fds[1]);
+	for (;;) {
+		ssize_t n = read(fds[0], text + len, sizeof(text) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(text) - 1)
+			break;
+	}
+	close(fds[0]);
+	while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	text[len] = '\0';
+	strbuf_append(errors, text);
+	if (waited != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		strbuf_appendf(errors, "user %s: the process that checks the files it must read failed\n",
+			       config->user);
+		return false;
+	}
+	return len == 0;
+}
+
+static bool check_files(const struct config *config, uid_t uid, gid_t gid, struct strbuf *errors)
+{
+	size_t before = strbuf_len(errors);
+
+	/* the same condition as drop_privileges: only root with a user to become switches */
+	if (geteuid() == 0 && config->user[0])
+		return check_files_as_user(config, uid, gid, errors);
+	check_files_here(config, "", errors);
+	return strbuf_len(errors) == before;
+}
+
+bool preflight_check(const struct config *config, uid_t *uid, gid_t *gid, struct strbuf *errors)
+{
+	/* without the ids there is nobody to check the files as */
+	return check_ids(config, uid, gid, errors) && check_files(config, *uid, *gid, errors);
+}
