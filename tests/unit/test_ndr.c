@@ -25,9 +25,12 @@
 /* ndr_wanted over an exact-size heap copy, so a read past the end is caught by the sanitizers. */
 static bool wanted(const char *sender, const char *headers, size_t len, char *why)
 {
-	char *copy = malloc(len ? len : 1);
+	char *copy;
 	bool w;
 
+	if (!headers)
+		return ndr_wanted(sender, NULL, len, why, NDR_WHY_SIZE);
+	copy = malloc(len ? len : 1);
 	assert_non_null(copy);
 	memcpy(copy, headers, len);
 	w = ndr_wanted(sender, copy, len, why, NDR_WHY_SIZE);
