@@ -826,6 +826,13 @@ static void test_build_refuses(void **state)
 	assert_string_equal(field(buf, "From"), "Mail Delivery System <MAILER-DAEMON@mx.example.org>");
 	assert_null(strstr(buf, "4F2A9C1B"));
 	free(buf);
+
+	/* the badmail store's ids ("UTC time-random") and its id as the Message-ID part */
+	in.entry_id = in.message_id = "20261204T144500-0123456789abcdef";
+	buf = build(&in, &size);
+	assert_string_equal(field(buf, "Message-ID"), "<20261204T144500-0123456789abcdef@mx.example.org>");
+	assert_non_null(strstr(buf, "\nX-Dnsguard-Entry-Id: 20261204T144500-0123456789abcdef\n"));
+	free(buf);
 }
 
 static void test_build_write_error(void **state)
