@@ -541,7 +541,7 @@ static bool leg_phrase(const struct dns_probe_leg *leg, const char *transport, s
 	return false;
 }
 
-const char *dns_probe_describe(const struct dns_probe_result *r, char *buf, size_t size)
+static const char *describe(const struct dns_probe_result *r, const char *role, char *buf, size_t size)
 {
 	char server[80], udp_text[128], tcp_text[128];
 	struct strbuf sb, udp, tcp;
@@ -550,6 +550,7 @@ const char *dns_probe_describe(const struct dns_probe_result *r, char *buf, size
 	if (size == 0)
 		return buf;
 	strbuf_init(&sb, buf, size);
+	strbuf_append(&sb, role);
 	strbuf_append(&sb, dns_server_format(&r->server, server, sizeof(server)));
 	strbuf_append(&sb, " ");
 	/* the same finding on both transports is said once: "answers SERVFAIL over UDP and TCP" */
@@ -565,6 +566,16 @@ const char *dns_probe_describe(const struct dns_probe_result *r, char *buf, size
 	strbuf_append(&sb, " and ");
 	leg_phrase(&r->tcp, "TCP", &sb);
 	return buf;
+}
+
+const char *dns_probe_describe(const struct dns_probe_result *r, char *buf, size_t size)
+{
+	return describe(r, "", buf, size);
+}
+
+const char *dns_probe_describe_resolver(const struct dns_probe_result *r, char *buf, size_t size)
+{
+	return describe(r, "the resolver ", buf, size);
 }
 
 static void leg_evidence(const struct dns_probe_leg *leg, const char *key, struct strbuf *sb)
