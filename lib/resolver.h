@@ -107,6 +107,15 @@ struct resolver_options {
 	 *          through a locked queue and an eventfd, answers read from the wire with ldns.
 	 */
 	enum resolver_style { RESOLVER_STYLE_ASYNC, RESOLVER_STYLE_EVENT } style;	/* 0: ASYNC */
+	/*
+	 * If set, told of every question that ends in trouble a server probe may explain: an answer
+	 * that is DNS_TEMPFAIL for SERVFAIL, REFUSED, another rcode or a malformed message (on the
+	 * delivery thread), and each question still open when a job's deadline cuts it short (in
+	 * dns_job_wait, on the waiter's thread, as DNS_CAUSE_DEADLINE).  It must not block or call
+	 * the resolver; ev and its strings are valid during the call only.
+	 */
+	void (*on_trouble)(void *arg, const struct dns_evidence *ev);
+	void *on_trouble_arg;
 };
 
 struct resolver;
