@@ -155,8 +155,8 @@ struct decision_input {
 static void cause_text(const struct session *s, const struct dns_evidence *ev, char *buf, size_t size)
 {
 	const struct dns_settings *dns = &s->rt->config->dns;
-	char probe[512] = "";
-	struct strbuf sb;
+	char probe[512] = "", lead_text[PROBE_CACHE_LEAD_MAX];
+	struct strbuf sb, lead;
 
 	strbuf_init(&sb, buf, size);
 	if (!ev || ev->outcome != DNS_TEMPFAIL) {
@@ -185,9 +185,19 @@ static void cause_text(const struct session *s, const struct dns_evidence *ev, c
 		strbuf_append(&sb, "internal error");
 		return;
 	}
-	/* libunbound says only SERVFAIL; ask the servers ourselves why (cached, bounded) */
-	if (probe_cache_explain(dns, ev->qname, ev->qtype, probe, sizeof(probe)))
+	/* libunbound says only SERVFAIL; the servers' own answers say why.  Probed off the callback
+	 * path: a finding not known yet follows in a "probe" line of this session's */
+	session_line_start(&lead, lead_text, sizeof(lead_text), s, "probe");
+	switch (probe_cache_finding(s->rt->probes, ev, strbuf_text(&lead), probe, sizeof(probe))) {
+	case PROBE_KNOWN:
 		strbuf_appendf(&sb, ": %s", probe);
+		break;
+	case PROBE_RUNNING:
+		strbuf_append(&sb, " (probe running)");
+		break;
+	case PROBE_NONE:
+		break;
+	}
 }
 
 static bool authenticated(const struct session *s)
