@@ -64,7 +64,14 @@ void runtime_discard(struct runtime *rt)
 	/* the last session of this generation is gone: no job waits on its resolver any more */
 	resolver_free(rt->resolver);
 	/* after the resolver: no more failures are reported to it */
-	probe_cache_free(rt->probes);
+	if (rt->probes) {
+		struct probe_cache_stats stats;
+		probe_cache_stats(rt->probes, &stats);
+		if (stats.dropped || stats.follow_ups_dropped)
+			log_notice("DNS probe: generation=%u probes=%lu dropped=%lu follow_ups_dropped=%lu",
+				   rt->generation, stats.probes, stats.dropped, stats.follow_ups_dropped);
+		probe_cache_free(rt->probes);
+	}
 	config_free(rt->config);
 	policy_free(rt->policy);
 	free(rt);
