@@ -95,6 +95,15 @@ const char *dns_type_name(uint16_t qtype, char *buf, size_t size);
 struct resolver_options {
 	struct dns_settings dns;	/* servers, transport, built-in zones */
 	const char *trust_anchor_file;	/* NULL or "": no DNSSEC validation */
+	/*
+	 * If set, told of every question that ends in trouble a server probe may explain: an answer
+	 * that is DNS_TEMPFAIL for SERVFAIL, REFUSED, another rcode or a malformed message (on the
+	 * resolver's own thread), and each question still open when a job's deadline cuts it short (in
+	 * dns_job_wait, on the waiter's thread, as DNS_CAUSE_DEADLINE).  It must not block or call
+	 * the resolver; ev and its strings are valid during the call only.
+	 */
+	void (*on_trouble)(void *arg, const struct dns_evidence *ev);
+	void *on_trouble_arg;
 	const char *resolv_conf;	/* DNS_MODE_RESOLV_CONF reads this; NULL: /etc/resolv.conf */
 	const char *root_hints;		/* DNS_MODE_RECURSIVE: a private root; NULL: the Internet's */
 	size_t cache_bytes;		/* message cache; the rrset cache gets twice as much; 0: 4 MB */
@@ -107,15 +116,6 @@ struct resolver_options {
 	 *          through a locked queue and an eventfd, answers read from the wire with ldns.
 	 */
 	enum resolver_style { RESOLVER_STYLE_ASYNC, RESOLVER_STYLE_EVENT } style;	/* 0: ASYNC */
-	/*
-	 * If set, told of every question that ends in trouble a server probe may explain: an answer
-	 * that is DNS_TEMPFAIL for SERVFAIL, REFUSED, another rcode or a malformed message (on the
-	 * delivery thread), and each question still open when a job's deadline cuts it short (in
-	 * dns_job_wait, on the waiter's thread, as DNS_CAUSE_DEADLINE).  It must not block or call
-	 * the resolver; ev and its strings are valid during the call only.
-	 */
-	void (*on_trouble)(void *arg, const struct dns_evidence *ev);
-	void *on_trouble_arg;
 };
 
 struct resolver;

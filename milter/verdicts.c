@@ -193,7 +193,7 @@ static void cause_text(const struct session *s, const struct dns_evidence *ev, c
 		strbuf_appendf(&sb, ": %s", probe);
 		break;
 	case PROBE_RUNNING:
-		strbuf_append(&sb, " (probe running)");
+		strbuf_append(&sb, " (the servers are being probed)");
 		break;
 	case PROBE_NONE:
 		break;
