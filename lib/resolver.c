@@ -1006,12 +1006,13 @@ void dns_job_finish(struct dns_job *job)
 static void report_cut_short(struct dns_job *job)
 {
 	struct resolver *r = job->resolver;
+	unsigned ms = dns_job_elapsed_ms(job);	/* at most; a follow-up question was asked later */
 	struct dns_evidence ev;
 
 	pthread_mutex_lock(&r->lock);	/* a lookup leaves in_flight under it before it is freed */
 	for (struct lookup *l = r->in_flight; l; l = l->next)
 		if (l->job == job) {
-			dns_evidence_unanswered(&ev, l->qname, l->qtype, DNS_CAUSE_DEADLINE, ms_between(l->asked, now()));
+			dns_evidence_unanswered(&ev, l->qname, l->qtype, DNS_CAUSE_DEADLINE, ms);
 			r->options.on_trouble(r->options.on_trouble_arg, &ev);
 		}
 	pthread_mutex_unlock(&r->lock);
