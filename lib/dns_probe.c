@@ -24,6 +24,8 @@
 
 #include <ldns/ldns.h>
 
+#include "monotonic.h"
+#include "resolver.h"
 #include "strbuf.h"
 
 #define EDNS_BUFFER_SIZE 1232
@@ -60,14 +62,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The id is all that keeps an off-path spoofer from writing the probe's verdict. */
 static uint16_t random_id(void)
 {
@@ -75,7 +69,7 @@ static uint16_t random_id(void)
 
 	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) == (ssize_t)sizeof(id))
 		return id;
-	return (uint16_t)(now_us() ^ getpid());
+	return (uint16_t)(monotonic_us() ^ getpid());
 }
 
 static socklen_t server_sockaddr(const struct dns_server *server, struct sockaddr_storage *ss)
@@ -99,7 +93,7 @@ static socklen_t server_sockaddr(const struct dns_server *server, struct sockadd
 
 static unsigned elapsed_ms(int64_t start)
 {
-	return (unsigned)((now_us() - start) / 1000);
+	return (unsigned)((monotonic_us() - start) / 1000);
 }
 
 static void io_finish(struct probe_io *io, enum dns_probe_status status, int64_t start)
@@ -367,7 +361,7 @@ static void leg_init(struct dns_probe_leg *leg, unsigned deadline_ms)
 int dns_probe_server(const struct dns_server *server, const char *qname, uint16_t qtype, unsigned deadline_ms,
 		     struct dns_probe_result *out, char *err, size_t errlen)
 {
-	int64_t start = now_us();
+	int64_t start = monotonic_us();
 	int64_t deadline = start + (int64_t)deadline_ms * 1000;
 	struct probe_io io[2] = {{.fd = -1}, {.fd = -1}};
 	struct sockaddr_storage ss;
@@ -415,7 +409,7 @@ int dns_probe_server(const struct dns_server *server, const char *qname, uint16_
 		struct pollfd fds[2];
 		struct probe_io *polled[2];
 		nfds_t n = 0;
-		int64_t left = deadline - now_us();
+		int64_t left = deadline - monotonic_us();
 
 		for (int i = 0; i < 2; i++) {
 			if (io[i].state == IO_DONE)
@@ -469,16 +463,6 @@ const char *dns_probe_status_name(enum dns_probe_status status)
 	return "?";
 }
 
-static const char *rcode_name(int rcode, char *buf, size_t size)
-{
-	const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, rcode);
-
-	if (t && t->name)
-		return t->name;
-	snprintf(buf, size, "RCODE%d", rcode);
-	return buf;
-}
-
 static const char *errno_name(int error, char *buf, size_t size)
 {
 	const char *name = strerrorname_np(error);
@@ -514,7 +498,7 @@ static bool leg_phrase(const struct dns_probe_leg *leg, const char *transport, s
 		else if (leg->rcode == LDNS_RCODE_NOERROR)
 			strbuf_appendf(sb, "answers over %s", transport);
 		else
-			strbuf_appendf(sb, "answers %s over %s", rcode_name(leg->rcode, tmp, sizeof(tmp)), transport);
+			strbuf_appendf(sb, "answers %s over %s", dns_rcode_name(leg->rcode, tmp, sizeof(tmp)), transport);
 		return false;
 	case DNS_PROBE_TIMEOUT:
 		/* whether TCP connected is for the evidence; to people both are silence */
@@ -541,7 +525,7 @@ static bool leg_phrase(const struct dns_probe_leg *leg, const char *transport, s
 	return false;
 }
 
-const char *dns_probe_describe(const struct dns_probe_result *r, char *buf, size_t size)
+static const char *describe(const struct dns_probe_result *r, const char *role, char *buf, size_t size)
 {
 	char server[80], udp_text[128], tcp_text[128];
 	struct strbuf sb, udp, tcp;
@@ -550,6 +534,7 @@ const char *dns_probe_describe(const struct dns_probe_result *r, char *buf, size
 	if (size == 0)
 		return buf;
 	strbuf_init(&sb, buf, size);
+	strbuf_append(&sb, role);
 	strbuf_append(&sb, dns_server_format(&r->server, server, sizeof(server)));
 	strbuf_append(&sb, " ");
 	/* the same finding on both transports is said once: "answers SERVFAIL over UDP and TCP" */
@@ -567,6 +552,16 @@ const char *dns_probe_describe(const struct dns_probe_result *r, char *buf, size
 	return buf;
 }
 
+const char *dns_probe_describe(const struct dns_probe_result *r, char *buf, size_t size)
+{
+	return describe(r, "", buf, size);
+}
+
+const char *dns_probe_describe_resolver(const struct dns_probe_result *r, char *buf, size_t size)
+{
+	return describe(r, "the resolver ", buf, size);
+}
+
 static void leg_evidence(const struct dns_probe_leg *leg, const char *key, struct strbuf *sb)
 {
 	char tmp[32];
@@ -574,7 +569,7 @@ static void leg_evidence(const struct dns_probe_leg *leg, const char *key, struc
 	strbuf_appendf(sb, " %s=%s", key, dns_probe_status_name(leg->status));
 	switch (leg->status) {
 	case DNS_PROBE_ANSWERED:
-		strbuf_appendf(sb, "/%s%s/answers:%u", rcode_name(leg->rcode, tmp, sizeof(tmp)),
+		strbuf_appendf(sb, "/%s%s/answers:%u", dns_rcode_name(leg->rcode, tmp, sizeof(tmp)),
 			       leg->truncated ? "/tc" : "", leg->answers);
 		break;
 	case DNS_PROBE_TIMEOUT:

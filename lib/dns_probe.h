@@ -4,8 +4,9 @@
  * libunbound reports a failed lookup as "SERVFAIL" without saying which server or transport let
  * it down.  The probe sends the same question (RD set, EDNS0 with a 1232-byte buffer) straight to
  * one server over UDP and over TCP in parallel, in the calling thread, and records per transport
- * what came back.  Its sentence goes into logs, SMTP replies and NDRs ("127.0.0.1 truncates over
- * UDP and refuses TCP"); its evidence line goes into the log.  The whole probe ends by its
+ * what came back.  Its sentence goes into logs, SMTP replies and NDRs ("the resolver 127.0.0.1
+ * truncates over UDP and refuses TCP" for a resolver dnsguard forwards to, "127.0.0.1 truncates
+ * over UDP and refuses TCP" for a server in its own right); its evidence line goes into the log.  The whole probe ends by its
  * deadline.  It neither retries nor caches: one call, one question per transport.
  */
 #ifndef DNSGUARD_DNS_PROBE_H
@@ -61,11 +62,20 @@ int dns_probe_server(const struct dns_server *server, const char *qname, uint16_
 		     struct dns_probe_result *out, char *err, size_t errlen);
 
 /*
- * One sentence for people: "127.0.0.1 truncates over UDP and refuses TCP",
+ * One sentence for people, about the server as itself (an authoritative server, as a diagnostic
+ * command probes them): "127.0.0.1 truncates over UDP and refuses TCP",
  * "127.0.0.1@5353 does not answer over UDP or TCP", "127.0.0.1 answers over UDP and TCP".
  * Returns buf.
  */
 const char *dns_probe_describe(const struct dns_probe_result *r, char *buf, size_t size);
+
+/*
+ * The same sentence about a recursive resolver dnsguard forwards to (dns_servers, or the
+ * nameservers of resolv.conf): what it answers is its own verdict on the question, not
+ * necessarily its fault ("the resolver 127.0.0.1 answers SERVFAIL over UDP and TCP").
+ * Returns buf.
+ */
+const char *dns_probe_describe_resolver(const struct dns_probe_result *r, char *buf, size_t size);
 
 /*
  * key=value evidence for a log line, e.g.

@@ -40,3 +40,10 @@ long long monotonic_ms(void)
 
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
+
+long long monotonic_us(void)
+{
+	struct timespec ts = monotonic_now();
+
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}

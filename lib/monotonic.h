@@ -17,7 +17,8 @@ struct timespec monotonic_after(struct timespec t, unsigned ms);
 /* Milliseconds from a to b, 0 if b is not after a. */
 unsigned monotonic_ms_between(struct timespec a, struct timespec b);
 bool monotonic_before(struct timespec a, struct timespec b);
-/* Milliseconds since an arbitrary fixed point: for comparing ages. */
+/* Milliseconds (microseconds) since an arbitrary fixed point: for comparing ages. */
 long long monotonic_ms(void);
+long long monotonic_us(void);
 
 #endif

@@ -628,6 +628,8 @@ static void lookup_answered(struct lookup *l, const struct dns_answer *answer)
 		l->next->prev = l->prev;
 	pthread_mutex_unlock(&r->lock);
 
+	if (r->options.on_trouble && answer->ev.outcome == DNS_TEMPFAIL && answer->ev.cause != DNS_CAUSE_LOCAL)
+		r->options.on_trouble(r->options.on_trouble_arg, &answer->ev);
 	pthread_mutex_lock(&job->lock);
 	if (!job->over && !job->finished)
 		l->handler(job, l->arg, answer);
@@ -834,16 +836,35 @@ void dns_job_finish(struct dns_job *job)
 	pthread_cond_broadcast(&job->answered);
 }
 
+/* Tells on_trouble of the questions of `job` the deadline cut short (the owner holds the job). */
+static void report_cut_short(struct dns_job *job)
+{
+	struct resolver *r = job->resolver;
+	unsigned ms = dns_job_elapsed_ms(job);	/* at most; a follow-up question was asked later */
+	struct dns_evidence ev;
+
+	pthread_mutex_lock(&r->lock);	/* a lookup leaves in_flight under it before it is freed */
+	for (struct lookup *l = r->in_flight; l; l = l->next)
+		if (l->job == job) {
+			dns_evidence_unanswered(&ev, l->qname, l->qtype, DNS_CAUSE_DEADLINE, ms);
+			r->options.on_trouble(r->options.on_trouble_arg, &ev);
+		}
+	pthread_mutex_unlock(&r->lock);
+}
+
 bool dns_job_wait(struct dns_job *job)
 {
-	bool complete;
+	bool complete, cut_short;
 
 	pthread_mutex_lock(&job->lock);
 	while (job->open > 0 && !job->over && !job->finished && monotonic_before(monotonic_now(), job->deadline))
 		pthread_cond_timedwait(&job->answered, &job->lock, &job->deadline);
 	complete = job->open == 0 || job->finished;
+	cut_short = !complete && !job->over;
 	job->over = true;
 	pthread_mutex_unlock(&job->lock);
+	if (cut_short && job->resolver->options.on_trouble)
+		report_cut_short(job);
 	return complete;
 }
 

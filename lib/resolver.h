@@ -104,6 +104,15 @@ size_t dns_plain_name_length(const char *name);
 struct resolver_options {
 	struct dns_settings dns;	/* servers, transport, built-in zones */
 	const char *trust_anchor_file;	/* NULL or "": no DNSSEC validation */
+	/*
+	 * If set, told of every question that ends in trouble a server probe may explain: an answer
+	 * that is DNS_TEMPFAIL for SERVFAIL, REFUSED, another rcode or a malformed message (on the
+	 * resolver's own thread), and each question still open when a job's deadline cuts it short (in
+	 * dns_job_wait, on the waiter's thread, as DNS_CAUSE_DEADLINE).  It must not block or call
+	 * the resolver; ev and its strings are valid during the call only.
+	 */
+	void (*on_trouble)(void *arg, const struct dns_evidence *ev);
+	void *on_trouble_arg;
 	const char *resolv_conf;	/* DNS_MODE_RESOLV_CONF reads this; NULL: /etc/resolv.conf */
 	const char *root_hints;		/* DNS_MODE_RECURSIVE: a private root; NULL: the Internet's */
 	size_t cache_bytes;		/* message cache; the rrset cache gets twice as much; 0: 4 MB */

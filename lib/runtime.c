@@ -63,6 +63,15 @@ void runtime_discard(struct runtime *rt)
 		return;
 	/* the last session of this generation is gone: no job waits on its resolver any more */
 	resolver_free(rt->resolver);
+	/* after the resolver: no more failures are reported to it */
+	if (rt->probes) {
+		struct probe_cache_stats stats;
+		probe_cache_stats(rt->probes, &stats);
+		if (stats.dropped || stats.follow_ups_dropped)
+			log_notice("DNS probe: generation=%u probes=%lu dropped=%lu follow_ups_dropped=%lu",
+				   rt->generation, stats.probes, stats.dropped, stats.follow_ups_dropped);
+		probe_cache_free(rt->probes);
+	}
 	config_free(rt->config);
 	policy_free(rt->policy);
 	free(rt);
@@ -77,6 +86,18 @@ bool runtime_start_dns(struct runtime *rt, struct strbuf *errors)
 	};
 	char why[512];
 
+	/* the probe asks the servers libunbound forwards to: the same resolv.conf, read now */
+	rt->probes = probe_cache_new(&rt->config->dns, options.resolv_conf, why, sizeof(why));
+	if (!rt->probes) {
+		strbuf_appendf(errors, "%s: DNS probe: %s\n", rt->config->source, why);
+		return false;
+	}
+	if (why[0])
+		log_warning("%s", why);
+	else
+		log_debug("DNS probe: servers=%s", probe_cache_describe(rt->probes, why, sizeof(why)));
+	options.on_trouble = probe_cache_start;
+	options.on_trouble_arg = rt->probes;
 	rt->resolver = resolver_new(&options, why, sizeof(why));
 	if (!rt->resolver) {
 		strbuf_appendf(errors, "%s: DNS: %s\n", rt->config->source, why);

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "policy.h"
+#include "probe_cache.h"
 #include "resolver.h"
 #include "strbuf.h"
 
@@ -21,6 +22,7 @@ struct runtime {
 	struct config *config;
 	struct policy *policy;
 	struct resolver *resolver;	/* NULL until runtime_start_dns */
+	struct probe_cache *probes;	/* why lookups fail (probe_cache.h); NULL until runtime_start_dns */
 	unsigned generation;
 	/* private */
 	unsigned refs;
@@ -34,8 +36,10 @@ struct runtime {
 struct runtime *runtime_load(const char *config_path, struct strbuf *errors, struct strbuf *notes);
 
 /*
- * Builds the generation's resolver (a libunbound context and its delivery thread).  Separate from
- * loading because threads do not survive the daemon's fork: call it after detaching.
+ * Builds the generation's resolver (a libunbound context and its delivery thread) and its probe
+ * cache (worker threads that probe the servers when a question fails; the resolver tells it of
+ * each failure).  Separate from loading because threads do not survive the daemon's fork: call it
+ * after detaching.
  */
 bool runtime_start_dns(struct runtime *rt, struct strbuf *errors);
 

@@ -81,17 +81,29 @@ void verdicts_mail(struct session *s, const char *argument)
 
 /* ---- one decision -------------------------------------------------------------------------- */
 
-/* The probe's finding for a failed lookup, when the servers can tell more than libunbound. */
+/* The probe's finding for a failed lookup, when the servers can tell more than libunbound.
+ * Never waits: the probe started when the lookup failed, on the resolver's side; a finding not
+ * known yet follows in a "probe" line of this session's. */
 static void probe_finding(const struct session *s, struct check_result *r, char *buf, size_t size)
 {
 	const struct dns_evidence *ev = r->evidence;
+	char lead_text[PROBE_CACHE_LEAD_MAX];
+	struct strbuf lead;
 
-	if (!ev || ev->outcome != DNS_TEMPFAIL || ev->cause == DNS_CAUSE_LOCAL || ev->cause == DNS_CAUSE_NONE)
+	if (!ev || ev->outcome != DNS_TEMPFAIL || ev->cause == DNS_CAUSE_LOCAL || ev->cause == DNS_CAUSE_NONE ||
+	    !s->rt->probes)
 		return;
-	/* libunbound says only SERVFAIL; ask the servers ourselves why (cached, bounded) */
-	if (probe_cache_explain(&s->rt->config->dns, ev->qname, ev->qtype, buf, size)) {
+	session_line_start(&lead, lead_text, sizeof(lead_text), s, "probe");
+	switch (probe_cache_finding(s->rt->probes, ev, strbuf_text(&lead), buf, size)) {
+	case PROBE_KNOWN:
 		r->probe = DECISION_PROBE_KNOWN;
 		r->finding = buf;
+		break;
+	case PROBE_RUNNING:
+		r->probe = DECISION_PROBE_RUNNING;
+		break;
+	case PROBE_NONE:
+		break;
 	}
 }
 

@@ -109,6 +109,27 @@ static void test_describe_different(void **state)
 			    "2001:db8::53 cannot be reached over UDP or TCP");
 }
 
+/* A resolver dnsguard forwards to is named as one: its answer is its verdict on the question. */
+static void test_describe_resolver(void **state)
+{
+	(void)state;
+	static char buf[DNS_PROBE_TEXT_SIZE];
+	struct dns_probe_result r = result("127.0.0.1", answered(RCODE_SERVFAIL, 0, 3), answered(RCODE_SERVFAIL, 0, 3));
+
+	assert_string_equal(dns_probe_describe_resolver(&r, buf, sizeof(buf)),
+			    "the resolver 127.0.0.1 answers SERVFAIL over UDP and TCP");
+	r = result("127.0.0.1@5353", truncated(1), failed(DNS_PROBE_REFUSED, 0));
+	assert_string_equal(dns_probe_describe_resolver(&r, buf, sizeof(buf)),
+			    "the resolver 127.0.0.1@5353 truncates over UDP and refuses TCP");
+	r = result("::1", failed(DNS_PROBE_TIMEOUT, 250), tcp_failed(DNS_PROBE_TIMEOUT, 250));
+	assert_string_equal(dns_probe_describe_resolver(&r, buf, sizeof(buf)),
+			    "the resolver ::1 does not answer over UDP or TCP");
+	/* the server's own sentence is unchanged, for probes of authoritative servers */
+	assert_string_equal(describe(r), "::1 does not answer over UDP or TCP");
+	char small[8];
+	assert_string_equal(dns_probe_describe_resolver(&r, small, sizeof(small)), "the res");
+}
+
 static void test_evidence(void **state)
 {
 	(void)state;
@@ -247,6 +268,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_describe_same_on_both),
 		cmocka_unit_test(test_describe_different),
+		cmocka_unit_test(test_describe_resolver),
 		cmocka_unit_test(test_evidence),
 		cmocka_unit_test(test_text_is_bounded),
 		cmocka_unit_test(test_healthy),
