@@ -79,6 +79,20 @@ int badmail_entry_commit(struct badmail_entry *entry, char *err, size_t errlen);
 /* Removes an entry that will not be committed, and frees it. */
 void badmail_entry_abort(struct badmail_entry *entry);
 
+/* Calls fn for every committed entry, oldest first (ids sort by time), until fn returns non-zero;
+ * returns that, 0 when every entry was seen, or -1 with a reason. */
+int badmail_store_each(struct badmail_store *store, int (*fn)(const char *id, void *arg), void *arg, char *err,
+		       size_t errlen);
+/* Opens file `name` of committed entry `id` for reading (never through a link).  -1 with a reason;
+ * errno is ENOENT when the entry has no such file. */
+int badmail_store_open_file(struct badmail_store *store, const char *id, const char *name, char *err, size_t errlen);
+/* The whole of file `name` of entry `id`, NUL-terminated, malloc'd; NULL with a reason (also for a
+ * file over max bytes). */
+char *badmail_store_read_file(struct badmail_store *store, const char *id, const char *name, size_t max, size_t *len,
+			      char *err, size_t errlen);
+/* Removes file `name` of entry `id` (and fsyncs the entry); a file already gone is no error. */
+int badmail_store_remove_file(struct badmail_store *store, const char *id, const char *name, char *err, size_t errlen);
+
 /* Replaces file `name` of committed entry `id` whole (temporary file, fsync, rename, fsync). */
 int badmail_store_replace(struct badmail_store *store, const char *id, const char *name, const void *data, size_t len,
 			  char *err, size_t errlen);
