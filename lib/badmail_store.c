@@ -172,8 +172,8 @@ static void remove_leftovers(int tmp)
 	closedir(d);
 }
 
-struct badmail_store *badmail_store_open(const char *dir, const struct badmail_limits *limits, char *err,
-					 size_t errlen)
+struct badmail_store *badmail_store_open(const char *dir, const struct badmail_limits *limits, bool clean_tmp,
+					 char *err, size_t errlen)
 {
 	struct badmail_store *s;
 
@@ -195,7 +195,8 @@ struct badmail_store *badmail_store_open(const char *dir, const struct badmail_l
 		badmail_store_close(s);
 		return NULL;
 	}
-	remove_leftovers(s->tmp);
+	if (clean_tmp)
+		remove_leftovers(s->tmp);
 	return s;
 }
 

@@ -42,11 +42,13 @@ struct badmail_entry;
 
 /*
  * Opens (creating, mode 0700) the store at `dir`, an absolute path, with its tmp/ and entries/;
- * removes what a crash left in tmp/.  Refuses a store reached through a symlink, not owned by the
- * caller's effective user, or open to others (group or world bits).  NULL with a reason in err.
+ * with clean_tmp, removes what a crash left in tmp/ (at process start only: a reload's new store
+ * must not remove the entries the running sessions are writing).  Refuses a store reached
+ * through a symlink, not owned by the caller's effective user, or open to others (group or world
+ * bits).  NULL with a reason in err.
  */
-struct badmail_store *badmail_store_open(const char *dir, const struct badmail_limits *limits, char *err,
-					 size_t errlen);
+struct badmail_store *badmail_store_open(const char *dir, const struct badmail_limits *limits, bool clean_tmp,
+					 char *err, size_t errlen);
 void badmail_store_close(struct badmail_store *store);
 
 /* What the store holds now (committed entries only). */

@@ -701,6 +701,9 @@ int main(int argc, char **argv)
 	open_milter_socket(rt->config, uid, gid);
 	write_pid_file(rt->config->pid_file);
 	drop_privileges(rt->config, uid, gid);
+	/* as the user the store must belong to */
+	if (!runtime_start_badmail(rt, true, &errors))
+		refuse_to_start(strbuf_text(&errors));
 
 	char dns[512];
 	log_info("starting dnsguard %s: milter_socket=%s %s dns_deadline=%ums policy=%s rules=%zu", PACKAGE_VERSION,

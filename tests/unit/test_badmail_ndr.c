@@ -223,7 +223,7 @@ static int setup(void **state)
 	write_file(program, text);
 	if (chmod(program, 0755) != 0)
 		return -1;
-	store = badmail_store_open(store_dir, NULL, err, sizeof(err));
+	store = badmail_store_open(store_dir, NULL, true, err, sizeof(err));
 	return store ? 0 : -1;
 }
 
