@@ -598,7 +598,7 @@ static int check_what_start_refuses(struct runtime *rt, struct strbuf *errors, c
 {
 	uid_t uid;
 	gid_t gid;
-	bool ok = preflight_check(rt->config, &uid, &gid, errors);
+	bool ok = preflight_check(rt->config, policy_uses_action(rt->policy, POLICY_DIVERT), &uid, &gid, errors);
 
 	/* after the preflight, which forks: the resolver has threads */
 	ok = runtime_start_dns(rt, errors) && ok;
@@ -683,7 +683,7 @@ int main(int argc, char **argv)
 	log_open(rt->config->log_facility, foreground);
 	log_set_level(rt->config->log_level);
 	/* while the terminal can still hear of it, and before any thread exists: the check forks */
-	if (!preflight_check(rt->config, &uid, &gid, &errors))
+	if (!preflight_check(rt->config, policy_uses_action(rt->policy, POLICY_DIVERT), &uid, &gid, &errors))
 		refuse_to_start(strbuf_text(&errors));
 	if (!foreground)
 		detach();
