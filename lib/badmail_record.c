@@ -80,6 +80,16 @@ const char *badmail_ndr_status_name(enum badmail_ndr_status status)
 	return "none";
 }
 
+bool badmail_ndr_status_from_name(const char *name, enum badmail_ndr_status *out)
+{
+	for (int i = BADMAIL_NDR_PENDING; i <= BADMAIL_NDR_NONE; i++)
+		if (name && strcmp(name, badmail_ndr_status_name((enum badmail_ndr_status)i)) == 0) {
+			*out = (enum badmail_ndr_status)i;
+			return true;
+		}
+	return false;
+}
+
 /* Sets key to value, taking the reference; false if either is missing (out of memory). */
 static bool put(json_t *object, const char *key, json_t *value)
 {
@@ -139,6 +149,22 @@ static json_t *recipient(const struct badmail_recipient *r)
 	return o;
 }
 
+/* jansson's text with the newline a text file ends in; frees `out` on failure. */
+static char *with_newline(char *out, size_t *len)
+{
+	size_t n = strlen(out);
+	char *grown = realloc(out, n + 2);
+
+	if (!grown) {
+		free(out);
+		return NULL;
+	}
+	memcpy(grown + n, "\n", 2);
+	if (len)
+		*len = n + 1;
+	return grown;
+}
+
 char *badmail_record_json(const struct badmail_record *r, size_t *len)
 {
 	json_t *root = json_object(), *client = json_object(), *list = json_array(), *ndr = json_object();
@@ -167,17 +193,80 @@ char *badmail_record_json(const struct badmail_record *r, size_t *len)
 	json_decref(list);
 	json_decref(ndr);
 	json_decref(root);
-	if (out) {
-		size_t n = strlen(out);
-		char *grown = realloc(out, n + 2);
-		if (!grown) {
-			free(out);
-			return NULL;
-		}
-		out = grown;
-		memcpy(out + n, "\n", 2);
-		if (len)
-			*len = n + 1;
+	return out ? with_newline(out, len) : NULL;
+}
+
+/* ---- reading back ------------------------------------------------------------------------------- */
+
+static json_t *load(const char *json, size_t len, char *err, size_t errlen)
+{
+	json_error_t error;
+	json_t *root = json_loadb(json, len, 0, &error);
+
+	if (!root) {
+		snprintf(err, errlen, "record: line %d: %s", error.line, error.text);
+		return NULL;
 	}
-	return out;
+	if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != 1) {
+		snprintf(err, errlen, "record: not a version 1 badmail record");
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* Copies string member `key` of `o` ("" when missing); false when it does not fit. */
+static bool copy_member(json_t *o, const char *key, char *buf, size_t size)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	size_t n = v ? strlen(v) : 0;
+
+	if (n >= size)
+		return false;
+	memcpy(buf, v ? v : "", n + 1);
+	return true;
+}
+
+int badmail_record_read(const char *json, size_t len, struct badmail_record_summary *out, char *err, size_t errlen)
+{
+	json_t *root = load(json, len, err, errlen);
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	if (!root)
+		return -1;
+	ok = copy_member(root, "sender", out->sender, sizeof(out->sender)) &&
+	     copy_member(root, "queue_id", out->queue_id, sizeof(out->queue_id)) &&
+	     copy_member(root, "session", out->session, sizeof(out->session)) &&
+	     badmail_ndr_status_from_name(json_string_value(json_object_get(json_object_get(root, "ndr"), "status")),
+					  &out->ndr);
+	json_decref(root);
+	if (!ok)
+		snprintf(err, errlen, "record: a member is missing or too long");
+	return ok ? 0 : -1;
+}
+
+char *badmail_record_set_ndr(const char *json, size_t len, enum badmail_ndr_status status, const char *detail,
+			     time_t when, size_t *outlen, char *err, size_t errlen)
+{
+	json_t *root = load(json, len, err, errlen), *ndr = json_object();
+	char *out = NULL;
+	bool ok;
+
+	ok = root && put(ndr, "status", json_string(badmail_ndr_status_name(status)));
+	if (ok && detail && *detail)
+		ok = put(ndr, "detail", text(detail));
+	if (ok && when)
+		ok = put(ndr, "time", timestamp(when));
+	ok = ok && put(root, "ndr", json_incref(ndr));
+	if (ok)
+		out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(ndr);
+	json_decref(root);
+	if (!out) {
+		if (ok)
+			snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return with_newline(out, outlen);
 }

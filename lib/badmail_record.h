@@ -22,6 +22,7 @@
 #ifndef DNSGUARD_BADMAIL_RECORD_H
 #define DNSGUARD_BADMAIL_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -58,5 +59,20 @@ char *badmail_record_json(const struct badmail_record *record, size_t *len);
 
 /* "pending", "submitted", "stored", "none". */
 const char *badmail_ndr_status_name(enum badmail_ndr_status status);
+bool badmail_ndr_status_from_name(const char *name, enum badmail_ndr_status *out);
+
+/* What the NDR worker and the command read back from a stored record. */
+struct badmail_record_summary {
+	enum badmail_ndr_status ndr;
+	char sender[1024];		/* as the record has it ("" for the null sender) */
+	char queue_id[64];
+	char session[32];
+};
+/* Reads a record (version 1).  -1 with a reason for anything else. */
+int badmail_record_read(const char *json, size_t len, struct badmail_record_summary *out, char *err, size_t errlen);
+/* The record with its "ndr" member replaced (status, detail, time), everything else kept as it
+ * was; malloc'd, ending in a newline.  NULL with a reason. */
+char *badmail_record_set_ndr(const char *json, size_t len, enum badmail_ndr_status status, const char *detail,
+			     time_t when, size_t *outlen, char *err, size_t errlen);
 
 #endif

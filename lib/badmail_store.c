@@ -172,8 +172,8 @@ static void remove_leftovers(int tmp)
 	closedir(d);
 }
 
-struct badmail_store *badmail_store_open(const char *dir, const struct badmail_limits *limits, char *err,
-					 size_t errlen)
+struct badmail_store *badmail_store_open(const char *dir, const struct badmail_limits *limits, bool clean_tmp,
+					 char *err, size_t errlen)
 {
 	struct badmail_store *s;
 
@@ -195,7 +195,8 @@ struct badmail_store *badmail_store_open(const char *dir, const struct badmail_l
 		badmail_store_close(s);
 		return NULL;
 	}
-	remove_leftovers(s->tmp);
+	if (clean_tmp)
+		remove_leftovers(s->tmp);
 	return s;
 }
 
@@ -494,6 +495,137 @@ int badmail_store_replace(struct badmail_store *s, const char *id, const char *n
 out:
 	if (fd >= 0)
 		close(fd);
+	close(dir);
+	return rc;
+}
+
+/* ---- reading committed entries ------------------------------------------------------------------ */
+
+static int compare_ids(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int badmail_store_each(struct badmail_store *s, int (*fn)(const char *id, void *arg), void *arg, char *err,
+		       size_t errlen)
+{
+	int fd = dup(s->entries), rc = 0;
+	char (*ids)[BADMAIL_ID_SIZE] = NULL;
+	size_t count = 0, cap = 0;
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		set_err(err, errlen, "entries", errno);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		if (!badmail_id_valid(e->d_name))
+			continue;
+		if (count == cap) {
+			size_t grown_cap = cap ? cap * 2 : 64;
+			void *grown = realloc(ids, grown_cap * sizeof(*ids));
+			if (!grown) {
+				snprintf(err, errlen, "out of memory");
+				rc = -1;
+				break;
+			}
+			ids = grown;
+			cap = grown_cap;
+		}
+		memcpy(ids[count++], e->d_name, BADMAIL_ID_SIZE);
+	}
+	closedir(d);
+	if (rc == 0 && count) {
+		qsort(ids, count, sizeof(*ids), compare_ids);
+		for (size_t i = 0; i < count && rc == 0; i++)
+			rc = fn(ids[i], arg);
+	}
+	free(ids);
+	return rc;
+}
+
+/* The entry's directory, never through a link. */
+static int open_entry(struct badmail_store *s, const char *id, const char *name, char *err, size_t errlen)
+{
+	int dir;
+
+	if (!badmail_id_valid(id) || !file_name_valid(name)) {
+		snprintf(err, errlen, "no such entry file");
+		errno = EINVAL;
+		return -1;
+	}
+	if ((dir = openat(s->entries, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		set_err(err, errlen, id, errno);
+	return dir;
+}
+
+int badmail_store_open_file(struct badmail_store *s, const char *id, const char *name, char *err, size_t errlen)
+{
+	int dir = open_entry(s, id, name, err, errlen), fd, saved;
+
+	if (dir < 0)
+		return -1;
+	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	saved = errno;
+	if (fd < 0)
+		snprintf(err, errlen, "%s/%s: %s", id, name, strerror(saved));
+	close(dir);
+	errno = saved;
+	return fd;
+}
+
+char *badmail_store_read_file(struct badmail_store *s, const char *id, const char *name, size_t max, size_t *len,
+			      char *err, size_t errlen)
+{
+	int fd = badmail_store_open_file(s, id, name, err, errlen);
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		snprintf(err, errlen, "%s/%s: not a regular file of at most %zu bytes", id, name, max);
+		close(fd);
+		return NULL;
+	}
+	if (!(buf = malloc((size_t)st.st_size + 1))) {
+		snprintf(err, errlen, "out of memory");
+		close(fd);
+		return NULL;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (len)
+		*len = got;
+	return buf;
+}
+
+int badmail_store_remove_file(struct badmail_store *s, const char *id, const char *name, char *err, size_t errlen)
+{
+	int dir = open_entry(s, id, name, err, errlen), rc = 0;
+
+	if (dir < 0)
+		return -1;
+	if (unlinkat(dir, name, 0) != 0 && errno != ENOENT) {
+		set_err(err, errlen, name, errno);
+		rc = -1;
+	} else if (fsync(dir) != 0) {
+		set_err(err, errlen, id, errno);
+		rc = -1;
+	}
 	close(dir);
 	return rc;
 }

@@ -42,11 +42,13 @@ struct badmail_entry;
 
 /*
  * Opens (creating, mode 0700) the store at `dir`, an absolute path, with its tmp/ and entries/;
- * removes what a crash left in tmp/.  Refuses a store reached through a symlink, not owned by the
- * caller's effective user, or open to others (group or world bits).  NULL with a reason in err.
+ * with clean_tmp, removes what a crash left in tmp/ (at process start only: a reload's new store
+ * must not remove the entries the running sessions are writing).  Refuses a store reached
+ * through a symlink, not owned by the caller's effective user, or open to others (group or world
+ * bits).  NULL with a reason in err.
  */
-struct badmail_store *badmail_store_open(const char *dir, const struct badmail_limits *limits, char *err,
-					 size_t errlen);
+struct badmail_store *badmail_store_open(const char *dir, const struct badmail_limits *limits, bool clean_tmp,
+					 char *err, size_t errlen);
 void badmail_store_close(struct badmail_store *store);
 
 /* What the store holds now (committed entries only). */
@@ -78,6 +80,20 @@ int badmail_entry_add_file(struct badmail_entry *entry, const char *name, const 
 int badmail_entry_commit(struct badmail_entry *entry, char *err, size_t errlen);
 /* Removes an entry that will not be committed, and frees it. */
 void badmail_entry_abort(struct badmail_entry *entry);
+
+/* Calls fn for every committed entry, oldest first (ids sort by time), until fn returns non-zero;
+ * returns that, 0 when every entry was seen, or -1 with a reason. */
+int badmail_store_each(struct badmail_store *store, int (*fn)(const char *id, void *arg), void *arg, char *err,
+		       size_t errlen);
+/* Opens file `name` of committed entry `id` for reading (never through a link).  -1 with a reason;
+ * errno is ENOENT when the entry has no such file. */
+int badmail_store_open_file(struct badmail_store *store, const char *id, const char *name, char *err, size_t errlen);
+/* The whole of file `name` of entry `id`, NUL-terminated, malloc'd; NULL with a reason (also for a
+ * file over max bytes). */
+char *badmail_store_read_file(struct badmail_store *store, const char *id, const char *name, size_t max, size_t *len,
+			      char *err, size_t errlen);
+/* Removes file `name` of entry `id` (and fsyncs the entry); a file already gone is no error. */
+int badmail_store_remove_file(struct badmail_store *store, const char *id, const char *name, char *err, size_t errlen);
 
 /* Replaces file `name` of committed entry `id` whole (temporary file, fsync, rename, fsync). */
 int badmail_store_replace(struct badmail_store *store, const char *id, const char *name, const void *data, size_t len,

@@ -38,6 +38,8 @@ enum key_type {
 	KEY_SOCKET_OR_EMPTY,
 	KEY_MODE,	/* octal file mode */
 	KEY_DURATION,	/* milliseconds, with min/max */
+	KEY_SIZE,	/* bytes, with k/M/G; 0 means no limit */
+	KEY_NUMBER,	/* a whole number, with min/max */
 	KEY_LOG_FACILITY,
 	KEY_LOG_LEVEL,
 	KEY_DNS_SERVERS,
@@ -89,7 +91,13 @@ static const struct config_key keys[] = {
 	{"policy_file", KEY_PATH, FIELD(policy_file), DNSGUARD_SYSCONFDIR "/dnsguard/policy.json", 0, 0,
 	 "the policy: what each check's outcome leads to (dnsguard-policy(5))", false},
 	{"badmail_dir", KEY_PATH, FIELD(badmail_dir), "/var/spool/dnsguard/badmail", 0, 0,
-	 "where diverted messages and undeliverable reports are kept", false},
+	 "where diverted messages and undeliverable reports are kept (used when a policy rule diverts)", false},
+	{"badmail_max_size", KEY_SIZE, FIELD(badmail_max_size), "1G", 0, 0,
+	 "the most the badmail store may hold, all entries together (k, M, G; 0: no limit)", false},
+	{"badmail_max_entries", KEY_NUMBER, FIELD(badmail_max_entries), "10000", 0, 1000000000,
+	 "the most entries the badmail store may hold (0: no limit)", false},
+	{"sendmail_path", KEY_PATH, FIELD(sendmail_path), "/usr/sbin/sendmail", 0, 0,
+	 "the MTA's sendmail(1), through which NDRs are submitted", false},
 	{"route_socket", KEY_SOCKET_OR_EMPTY, FIELD(route_socket), "", 0, 0,
 	 "socketmap service for MTA routing lookups (empty: off)", true},
 	{"shutdown_timeout", KEY_DURATION, FIELD(shutdown_timeout_ms), "30s", 0, 600000,
@@ -357,6 +365,21 @@ static bool parse_value(const struct config_key *key, struct config *config, con
 		}
 		if (number < key->min || number > key->max) {
 			snprintf(why, whylen, "expected a duration from %llums to %llums", key->min, key->max);
+			return false;
+		}
+		*(unsigned *)field = (unsigned)number;
+		return true;
+	case KEY_SIZE:
+		if (!config_parse_size(value, &number)) {
+			snprintf(why, whylen, "expected a size such as 500M or 2G (0: no limit)");
+			return false;
+		}
+		*(unsigned long long *)field = number;
+		return true;
+	case KEY_NUMBER:
+		number = strtoull(value, &end, 10);
+		if (!isdigit((unsigned char)*value) || *end != '\0' || number < key->min || number > key->max) {
+			snprintf(why, whylen, "expected a whole number from %llu to %llu", key->min, key->max);
 			return false;
 		}
 		*(unsigned *)field = (unsigned)number;
@@ -634,6 +657,8 @@ void config_free(struct config *config)
 			break;
 		case KEY_MODE:
 		case KEY_DURATION:
+		case KEY_SIZE:
+		case KEY_NUMBER:
 		case KEY_LOG_FACILITY:
 		case KEY_LOG_LEVEL:
 		case KEY_DNS_SERVERS:
@@ -659,6 +684,18 @@ static void format_duration(unsigned ms, char *buf, size_t size)
 		snprintf(buf, size, "%us", ms / 1000);
 	else
 		snprintf(buf, size, "%ums", ms);
+}
+
+static void format_size(unsigned long long bytes, char *buf, size_t size)
+{
+	if (bytes && bytes % (1ULL << 30) == 0)
+		snprintf(buf, size, "%lluG", bytes >> 30);
+	else if (bytes && bytes % (1ULL << 20) == 0)
+		snprintf(buf, size, "%lluM", bytes >> 20);
+	else if (bytes && bytes % (1ULL << 10) == 0)
+		snprintf(buf, size, "%lluk", bytes >> 10);
+	else
+		snprintf(buf, size, "%llu", bytes);
 }
 
 static const char *facility_name(int facility)
@@ -693,6 +730,12 @@ static void format_value(const struct config_key *key, const struct config *conf
 		return;
 	case KEY_DURATION:
 		format_duration(*(const unsigned *)field, buf, size);
+		return;
+	case KEY_SIZE:
+		format_size(*(const unsigned long long *)field, buf, size);
+		return;
+	case KEY_NUMBER:
+		snprintf(buf, size, "%u", *(const unsigned *)field);
 		return;
 	case KEY_LOG_FACILITY:
 		snprintf(buf, size, "%s", facility_name(*(const int *)field));

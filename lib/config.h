@@ -38,6 +38,9 @@ struct config {
 	char *authserv_id;	/* "" (the MTA's {j}) or an RFC 2045 token: see auth_results.h */
 	char *policy_file;
 	char *badmail_dir;
+	unsigned long long badmail_max_size;	/* bytes; 0: no limit */
+	unsigned badmail_max_entries;		/* 0: no limit */
+	char *sendmail_path;
 	char *route_socket;
 	unsigned shutdown_timeout_ms;
 };

@@ -61,6 +61,9 @@ void runtime_discard(struct runtime *rt)
 {
 	if (!rt)
 		return;
+	/* the NDR in flight ends by its timeout; then the store may close */
+	ndr_worker_stop(rt->ndr_worker);
+	badmail_store_close(rt->badmail);
 	/* the last session of this generation is gone: no job waits on its resolver any more */
 	resolver_free(rt->resolver);
 	/* after the resolver: no more failures are reported to it */
@@ -101,6 +104,27 @@ bool runtime_start_dns(struct runtime *rt, struct strbuf *errors)
 	rt->resolver = resolver_new(&options, why, sizeof(why));
 	if (!rt->resolver) {
 		strbuf_appendf(errors, "%s: DNS: %s\n", rt->config->source, why);
+		return false;
+	}
+	return true;
+}
+
+bool runtime_start_badmail(struct runtime *rt, bool at_start, struct strbuf *errors)
+{
+	struct badmail_limits limits = {.max_bytes = rt->config->badmail_max_size,
+					.max_entries = rt->config->badmail_max_entries};
+	char why[512];
+
+	if (!policy_uses_action(rt->policy, POLICY_DIVERT))
+		return true;
+	rt->badmail = badmail_store_open(rt->config->badmail_dir, &limits, at_start, why, sizeof(why));
+	if (!rt->badmail) {
+		strbuf_appendf(errors, "badmail_dir: %s\n", why);
+		return false;
+	}
+	rt->ndr_worker = ndr_worker_start(rt->badmail, rt->config->sendmail_path, why, sizeof(why));
+	if (!rt->ndr_worker) {
+		strbuf_appendf(errors, "badmail: %s\n", why);
 		return false;
 	}
 	return true;
@@ -168,7 +192,7 @@ bool runtime_reload(const char *config_path)
 	strbuf_init_heap(&errors, 16384);
 	strbuf_init_heap(&notes, 4096);
 	rt = runtime_load(config_path, &errors, &notes);
-	if (rt && !runtime_start_dns(rt, &errors)) {
+	if (rt && (!runtime_start_dns(rt, &errors) || !runtime_start_badmail(rt, false, &errors))) {
 		runtime_discard(rt);
 		rt = NULL;
 	}

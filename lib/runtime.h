@@ -14,6 +14,8 @@
 
 #include "config.h"
 #include "policy.h"
+#include "badmail_store.h"
+#include "ndr_worker.h"
 #include "probe_cache.h"
 #include "resolver.h"
 #include "strbuf.h"
@@ -23,6 +25,8 @@ struct runtime {
 	struct policy *policy;
 	struct resolver *resolver;	/* NULL until runtime_start_dns */
 	struct probe_cache *probes;	/* why lookups fail (probe_cache.h); NULL until runtime_start_dns */
+	struct badmail_store *badmail;	/* when a rule diverts; NULL until runtime_start_badmail */
+	struct ndr_worker *ndr_worker;	/* submits the store's NDRs; with badmail */
 	unsigned generation;
 	/* private */
 	unsigned refs;
@@ -42,6 +46,14 @@ struct runtime *runtime_load(const char *config_path, struct strbuf *errors, str
  * after detaching.
  */
 bool runtime_start_dns(struct runtime *rt, struct strbuf *errors);
+
+/*
+ * When a policy rule diverts: opens the badmail store (badmail_dir, created mode 0700) and starts
+ * the thread that submits its NDRs, which first sends what a restart left pending.  Call it as
+ * the user dnsguard runs as, after dropping privileges (the store must be that user's), and not
+ * for `dnsguard -n`.  at_start: also removes what a crash left in the store's tmp/.
+ */
+bool runtime_start_badmail(struct runtime *rt, bool at_start, struct strbuf *errors);
 
 /* Makes `rt` the current generation (takes the caller's reference). */
 void runtime_install(struct runtime *rt);

@@ -598,7 +598,7 @@ static int check_what_start_refuses(struct runtime *rt, struct strbuf *errors, c
 {
 	uid_t uid;
 	gid_t gid;
-	bool ok = preflight_check(rt->config, &uid, &gid, errors);
+	bool ok = preflight_check(rt->config, policy_uses_action(rt->policy, POLICY_DIVERT), &uid, &gid, errors);
 
 	/* after the preflight, which forks: the resolver has threads */
 	ok = runtime_start_dns(rt, errors) && ok;
@@ -683,7 +683,7 @@ int main(int argc, char **argv)
 	log_open(rt->config->log_facility, foreground);
 	log_set_level(rt->config->log_level);
 	/* while the terminal can still hear of it, and before any thread exists: the check forks */
-	if (!preflight_check(rt->config, &uid, &gid, &errors))
+	if (!preflight_check(rt->config, policy_uses_action(rt->policy, POLICY_DIVERT), &uid, &gid, &errors))
 		refuse_to_start(strbuf_text(&errors));
 	if (!foreground)
 		detach();
@@ -701,6 +701,9 @@ int main(int argc, char **argv)
 	open_milter_socket(rt->config, uid, gid);
 	write_pid_file(rt->config->pid_file);
 	drop_privileges(rt->config, uid, gid);
+	/* as the user the store must belong to */
+	if (!runtime_start_badmail(rt, true, &errors))
+		refuse_to_start(strbuf_text(&errors));
 
 	char dns[512];
 	log_info("starting dnsguard %s: milter_socket=%s %s dns_deadline=%ums policy=%s rules=%zu", PACKAGE_VERSION,

@@ -15,6 +15,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,17 +86,54 @@ static void check_readable(const char *key, const char *path, const char *who, s
 		strbuf_appendf(errors, "%s %s: cannot read it: %s\n", key, path, strerror(errno));
 }
 
-/* The files libunbound opens only when it first resolves, i.e. after the switch of user. */
-static void check_files_here(const struct config *config, const char *who, struct strbuf *errors)
+/* What badmail_store_open will refuse: a link, not a directory, another owner, open to others,
+ * or a directory that is not there and cannot be made. */
+static void check_badmail_dir(const char *path, const char *who, struct strbuf *errors)
+{
+	struct stat st;
+	char parent[4096];
+	char *slash;
+
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			strbuf_appendf(errors, "badmail_dir %s: is a symbolic link: not following it\n", path);
+		else if (!S_ISDIR(st.st_mode))
+			strbuf_appendf(errors, "badmail_dir %s: not a directory\n", path);
+		else if (st.st_uid != geteuid() || (st.st_mode & 077))
+			strbuf_appendf(errors, "badmail_dir %s: must belong to %sthe user dnsguard runs as and be mode 0700, "
+					       "is uid %u mode %04o\n",
+				       path, who, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return;
+	}
+	if (errno != ENOENT) {
+		strbuf_appendf(errors, "badmail_dir %s: %s\n", path, strerror(errno));
+		return;
+	}
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	if (access(parent, W_OK | X_OK) != 0)
+		strbuf_appendf(errors, "badmail_dir %s: does not exist, and %scannot create it in %s: %s\n", path, who,
+			       parent, strerror(errno));
+}
+
+/* The files libunbound opens only when it first resolves, i.e. after the switch of user; the
+ * badmail store, which is opened after it too. */
+static void check_files_here(const struct config *config, bool badmail, const char *who, struct strbuf *errors)
 {
 	check_readable("dns_trust_anchor", config->dns_trust_anchor, who, errors);
 	if (config->dns.mode == DNS_MODE_RECURSIVE)
 		check_readable("dns_root_hints", config->dns_root_hints, who, errors);
+	if (badmail)
+		check_badmail_dir(config->badmail_dir, who, errors);
 }
 
 /* In the child: become uid/gid as drop_privileges does, check, write the findings, exit. */
-static void __attribute__((noreturn)) check_files_in_child(const struct config *config, uid_t uid, gid_t gid,
-							     const char *who, int out)
+static void __attribute__((noreturn)) check_files_in_child(const struct config *config, bool badmail, uid_t uid,
+							     gid_t gid, const char *who, int out)
 {
 	char text[FINDINGS_MAX];
 	struct strbuf findings;
@@ -105,7 +143,7 @@ static void __attribute__((noreturn)) check_files_in_child(const struct config *
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 		strbuf_appendf(&findings, "user %s: cannot switch to it: %s\n", config->user, strerror(errno));
 	else
-		check_files_here(config, who, &findings);
+		check_files_here(config, badmail, who, &findings);
 	while (done < strbuf_len(&findings)) {
 		ssize_t n = write(out, text + done, strbuf_len(&findings) - done);
 		if (n < 0 && errno == EINTR)
@@ -117,7 +155,8 @@ static void __attribute__((noreturn)) check_files_in_child(const struct config *
 	_exit(0);
 }
 
-static bool check_files_as_user(const struct config *config, uid_t uid, gid_t gid, struct strbuf *errors)
+static bool check_files_as_user(const struct config *config, bool badmail, uid_t uid, gid_t gid,
+				struct strbuf *errors)
 {
 	char who[300], text[FINDINGS_MAX];
 	size_t len = 0;
@@ -140,7 +179,7 @@ static bool check_files_as_user(const struct config *config, uid_t uid, gid_t gi
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		check_files_in_child(config, uid, gid, who, fds[1]);
+		check_files_in_child(config, badmail, uid, gid, who, fds[1]);
 	}
 	close(fds[1]);
 	for (;;) {
@@ -166,19 +205,19 @@ static bool check_files_as_user(const struct config *config, uid_t uid, gid_t gi
 	return len == 0;
 }
 
-static bool check_files(const struct config *config, uid_t uid, gid_t gid, struct strbuf *errors)
+static bool check_files(const struct config *config, bool badmail, uid_t uid, gid_t gid, struct strbuf *errors)
 {
 	size_t before = strbuf_len(errors);
 
 	/* the same condition as drop_privileges: only root with a user to become switches */
 	if (geteuid() == 0 && config->user[0])
-		return check_files_as_user(config, uid, gid, errors);
-	check_files_here(config, "", errors);
+		return check_files_as_user(config, badmail, uid, gid, errors);
+	check_files_here(config, badmail, "", errors);
 	return strbuf_len(errors) == before;
 }
 
-bool preflight_check(const struct config *config, uid_t *uid, gid_t *gid, struct strbuf *errors)
+bool preflight_check(const struct config *config, bool badmail, uid_t *uid, gid_t *gid, struct strbuf *errors)
 {
 	/* without the ids there is nobody to check the files as */
-	return check_ids(config, uid, gid, errors) && check_files(config, *uid, *gid, errors);
+	return check_ids(config, uid, gid, errors) && check_files(config, badmail, *uid, *gid, errors);
 }

@@ -21,10 +21,12 @@
  * `user` and `group` when set, else the process's own).
  *   - the user and the group named in the config exist;
  *   - the files libunbound opens only after the switch to that user (the trust anchor, and the
- *     root hints when recursing) can be read by it.  Started as root with a user to switch to,
+ *     root hints when recursing) can be read by it;
+ *   - with `badmail` (a policy rule diverts), badmail_dir is that user's private directory, or
+ *     can be made by it.  Started as root with a user to switch to,
  *     they are opened by a child process that has switched as the daemon will: call it while no
  *     other thread runs.  Otherwise they are opened by this process, as it is.
  */
-bool preflight_check(const struct config *config, uid_t *uid, gid_t *gid, struct strbuf *errors);
+bool preflight_check(const struct config *config, bool badmail, uid_t *uid, gid_t *gid, struct strbuf *errors);
 
 #endif

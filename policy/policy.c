@@ -961,6 +961,14 @@ bool policy_dry_run(const struct policy *policy)
 	return policy->dry_run;
 }
 
+bool policy_uses_action(const struct policy *policy, enum policy_action action)
+{
+	for (size_t i = 0; policy && i < policy->rule_count; i++)
+		if (policy->rules[i].action == action)
+			return true;
+	return false;
+}
+
 static bool in_networks(const struct net_list *list, const struct netaddr *addr)
 {
 	for (size_t i = 0; i < list->count; i++)

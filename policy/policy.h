@@ -76,6 +76,10 @@ void policy_free(struct policy *policy);
 
 size_t policy_rule_count(const struct policy *policy);
 bool policy_dry_run(const struct policy *policy);
+/* Whether any rule says `action` (the built-in defaults never divert or quarantine): the daemon
+ * opens the badmail store and asks the MTA for message bodies only when a rule diverts.  NULL
+ * policy: false. */
+bool policy_uses_action(const struct policy *policy, enum policy_action action);
 /* Trusted networks skip every check; outbound networks get the recipient check. */
 bool policy_client_trusted(const struct policy *policy, const struct netaddr *client);
 bool policy_client_outbound(const struct policy *policy, const struct netaddr *client);

@@ -91,7 +91,7 @@ static unsigned mode_of(const char *path)
 static struct badmail_store *open_ok(const struct badmail_limits *limits)
 {
 	char err[256];
-	struct badmail_store *s = badmail_store_open(store_dir, limits, err, sizeof(err));
+	struct badmail_store *s = badmail_store_open(store_dir, limits, true, err, sizeof(err));
 	if (!s)
 		fail_msg("%s", err);
 	return s;
@@ -277,22 +277,22 @@ static void test_refuses_unsafe_directories(void **state)
 	run("mkdir -m 0700 '%s'", target);
 	snprintf(cmd, sizeof(cmd), "ln -s '%s' '%s'", target, store_dir);
 	assert_int_equal(system(cmd), 0);
-	assert_null(badmail_store_open(store_dir, NULL, err, sizeof(err)));
+	assert_null(badmail_store_open(store_dir, NULL, true, err, sizeof(err)));
 	assert_non_null(strstr(err, "symlink"));
 	unlink(store_dir);
 
 	run("mkdir -m 0755 '%s'", store_dir);
-	assert_null(badmail_store_open(store_dir, NULL, err, sizeof(err)));
+	assert_null(badmail_store_open(store_dir, NULL, true, err, sizeof(err)));
 	assert_non_null(strstr(err, "mode 0700"));
 	run("chmod 0700 '%s'", store_dir);
 
 	/* entries/ planted as a link to somewhere else */
 	snprintf(cmd, sizeof(cmd), "ln -s '%s' '%s/entries'", target, store_dir);
 	assert_int_equal(system(cmd), 0);
-	assert_null(badmail_store_open(store_dir, NULL, err, sizeof(err)));
+	assert_null(badmail_store_open(store_dir, NULL, true, err, sizeof(err)));
 	assert_non_null(strstr(err, "entries"));
 
-	assert_null(badmail_store_open("relative/path", NULL, err, sizeof(err)));
+	assert_null(badmail_store_open("relative/path", NULL, true, err, sizeof(err)));
 }
 
 int main(void)
