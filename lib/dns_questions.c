@@ -225,6 +225,8 @@ void dns_questions_finish(struct dns_questions *set, const bool *decided, size_t
 {
 	struct dns_job *job = set->job;
 
+	if (!job)
+		return;
 	dns_job_wait(job);
 	dns_job_lock(job);
 	if (*decided)
@@ -237,6 +239,19 @@ void dns_questions_finish(struct dns_questions *set, const bool *decided, size_t
 	 * when the session ends; lookups still in flight hold it until they come back. */
 	dns_job_release(job);
 	set->job = NULL;
+}
+
+bool dns_questions_start(struct dns_questions *set, struct resolver *resolver, unsigned deadline_ms)
+{
+	set->job = dns_job_new(resolver, deadline_ms);
+	return set->job != NULL;
+}
+
+void dns_questions_release(struct dns_questions *set)
+{
+	dns_job_release(set->job);	/* first: no handler runs after it, the store may go */
+	set->job = NULL;
+	dns_questions_free(set);
 }
 
 void dns_questions_free(struct dns_questions *set)

@@ -54,6 +54,10 @@ struct dns_questions {
 	struct dns_store_chunk *chunks;	/* the store, newest chunk first; NULL until first used */
 };
 
+/* Gives the set its job, the deadline starting now (after the first six fields are set).  False
+ * when out of memory. */
+bool dns_questions_start(struct dns_questions *set, struct resolver *resolver, unsigned deadline_ms);
+
 /*
  * Asks (job locked).  Returns the question, or NULL when it could not be recorded: `max` are
  * asked already, or out of memory (the check then cannot reach a verdict: it is a temporary
@@ -75,7 +79,8 @@ size_t dns_questions_settle(struct dns_questions *set, bool decided, size_t *dec
  * deadline — then, with the job locked, settles the evidence (dns_questions_settle) and, if the
  * check had not decided (*decided false), lets `undecided` give it a verdict from what is in
  * (`first_open`: the slot the deadline cut short); stamps *ms with the time waited and releases
- * the job.  No handler runs after it returns; set->job is then NULL.
+ * the job.  No handler runs after it returns; set->job is then NULL, and a second call (or one for
+ * a check decided without asking) does nothing: a check's wait is this call and its result.
  */
 void dns_questions_finish(struct dns_questions *set, const bool *decided, size_t *decisive, unsigned *ms,
 			  void (*undecided)(void *owner, size_t first_open));
@@ -91,5 +96,8 @@ const char *dns_questions_keep(struct dns_questions *set, const char *text, size
 void *dns_questions_alloc(struct dns_questions *set, size_t size);
 /* Frees the evidence array and the store (the job must be over: no handler may run any more). */
 void dns_questions_free(struct dns_questions *set);
+/* The end of a check, finished or not: lets its job go first (no handler runs after that; lookups
+ * in flight hold the job, not the check), then frees as dns_questions_free. */
+void dns_questions_release(struct dns_questions *set);
 
 #endif

@@ -11,7 +11,6 @@
 #include "dns_rdata.h"
 
 struct fcrdns_check {
-	struct dns_job *job;	/* NULL once settled: released */
 	struct fcrdns_result result;
 	bool decided;
 	unsigned open;		/* forward questions not answered yet */
@@ -63,7 +62,7 @@ static void decide(struct fcrdns_check *c, enum fcrdns_verdict verdict, size_t d
 	c->decided = true;
 	c->result.verdict = verdict;
 	c->result.decisive = decisive;
-	dns_job_finish(c->job);
+	dns_job_finish(c->set.job);
 }
 
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer);
@@ -197,20 +196,18 @@ struct fcrdns_check *fcrdns_start(struct resolver *resolver, const struct netadd
 
 	if (!c)
 		return NULL;
-	c->job = dns_job_new(resolver, deadline_ms);
-	if (!c->job) {
+	c->set = (struct dns_questions){.handler = on_answer, .owner = c, .evidence = &c->result.evidence,
+					.count = &c->result.evidence_count, .max = FCRDNS_EVIDENCE_MAX};
+	if (!dns_questions_start(&c->set, resolver, deadline_ms)) {
 		free(c);
 		return NULL;
 	}
-	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c,
-					.evidence = &c->result.evidence, .count = &c->result.evidence_count,
-					.max = FCRDNS_EVIDENCE_MAX};
 	c->result.client = *client;
 	c->result.confirmed = -1;
 	dns_reverse_name(client, reverse, sizeof(reverse));
-	dns_job_lock(c->job);
+	dns_job_lock(c->set.job);
 	ask(c, reverse, LDNS_RR_TYPE_PTR, -1);
-	dns_job_unlock(c->job);
+	dns_job_unlock(c->set.job);
 	return c;
 }
 
@@ -226,10 +223,7 @@ static void on_deadline(void *owner, size_t first_open)
 
 const struct fcrdns_result *fcrdns_wait(struct fcrdns_check *c)
 {
-	if (c->job) {
-		dns_questions_finish(&c->set, &c->decided, &c->result.decisive, &c->result.ms, on_deadline);
-		c->job = NULL;	/* released: the result is final */
-	}
+	dns_questions_finish(&c->set, &c->decided, &c->result.decisive, &c->result.ms, on_deadline);
 	return &c->result;
 }
 
@@ -239,11 +233,11 @@ const struct fcrdns_result *fcrdns_peek(struct fcrdns_check *c)
 
 	if (!c)
 		return NULL;
-	if (!c->job)
+	if (!c->set.job)
 		return &c->result;
-	dns_job_lock(c->job);
+	dns_job_lock(c->set.job);
 	decided = c->decided;
-	dns_job_unlock(c->job);
+	dns_job_unlock(c->set.job);
 	return decided ? fcrdns_wait(c) : NULL;
 }
 
@@ -251,7 +245,6 @@ void fcrdns_free(struct fcrdns_check *c)
 {
 	if (!c)
 		return;
-	dns_job_release(c->job);	/* first: no handler runs after it, the store may go */
-	dns_questions_free(&c->set);
+	dns_questions_release(&c->set);
 	free(c);
 }

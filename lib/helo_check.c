@@ -12,7 +12,6 @@
 #include "dns_rdata.h"
 
 struct helo_check {
-	struct dns_job *job;	/* NULL when decided at start, and once settled: the result is final */
 	struct helo_result result;
 	struct netaddr client;
 	bool decided;
@@ -42,8 +41,8 @@ static void decide(struct helo_check *c, enum helo_verdict verdict, size_t decis
 	c->decided = true;
 	c->result.verdict = verdict;
 	c->result.decisive = decisive;
-	if (c->job)
-		dns_job_finish(c->job);
+	if (c->set.job)
+		dns_job_finish(c->set.job);
 }
 
 /* "[192.0.2.1]", "[IPv6:2001:db8::1]" or a bare address: true and the address if so. */
@@ -156,19 +155,17 @@ struct helo_check *helo_check_start(struct resolver *resolver, const char *helo,
 		dns_questions_settle(&c->set, true, &c->result.decisive);	/* final: keep no spare slot */
 		return c;
 	}
-	c->job = dns_job_new(resolver, deadline_ms);
-	if (!c->job) {
+	if (!dns_questions_start(&c->set, resolver, deadline_ms)) {
 		helo_check_free(c);
 		return NULL;
 	}
-	c->set.job = c->job;
-	dns_job_lock(c->job);
+	dns_job_lock(c->set.job);
 	/* all three at once; open is counted first, so an answer given at once cannot finish early */
 	c->open = 3;
 	for (size_t i = 0; i < 3 && !c->decided; i++)
 		if (!dns_questions_ask(&c->set, c->result.name, types[i], (int)i))
 			decide(c, HELO_TEMPFAIL, 0);	/* out of memory */
-	dns_job_unlock(c->job);
+	dns_job_unlock(c->set.job);
 	return c;
 }
 
@@ -181,10 +178,7 @@ static void on_deadline(void *owner, size_t first_open)
 
 const struct helo_result *helo_check_wait(struct helo_check *c)
 {
-	if (c->job) {
-		dns_questions_finish(&c->set, &c->decided, &c->result.decisive, &c->result.ms, on_deadline);
-		c->job = NULL;	/* released: the result is final */
-	}
+	dns_questions_finish(&c->set, &c->decided, &c->result.decisive, &c->result.ms, on_deadline);
 	return &c->result;
 }
 
@@ -192,7 +186,6 @@ void helo_check_free(struct helo_check *c)
 {
 	if (!c)
 		return;
-	dns_job_release(c->job);	/* first: no handler runs after it, the store may go */
-	dns_questions_free(&c->set);
+	dns_questions_release(&c->set);
 	free(c);
 }

@@ -16,7 +16,6 @@ struct host {
 };
 
 struct mail_domain_check {
-	struct dns_job *job;	/* NULL once settled: released */
 	struct mail_domain_result result;
 	bool decided;
 	struct dns_questions set;	/* tag: index in hosts, or -1 for the MX question; the store */
@@ -55,7 +54,7 @@ static void decide(struct mail_domain_check *c, enum mail_domain_verdict verdict
 	c->decided = true;
 	c->result.verdict = verdict;
 	c->result.decisive = decisive;
-	dns_job_finish(c->job);
+	dns_job_finish(c->set.job);
 }
 
 static void on_answer(struct dns_job *job, void *arg, const struct dns_answer *answer);
@@ -280,14 +279,12 @@ struct mail_domain_check *mail_domain_start(struct resolver *resolver, const cha
 
 	if (!c)
 		return NULL;
-	c->job = dns_job_new(resolver, deadline_ms);
-	if (!c->job) {
+	c->set = (struct dns_questions){.handler = on_answer, .owner = c, .evidence = &c->result.evidence,
+					.count = &c->result.evidence_count, .max = MAIL_DOMAIN_EVIDENCE_MAX};
+	if (!dns_questions_start(&c->set, resolver, deadline_ms)) {
 		free(c);
 		return NULL;
 	}
-	c->set = (struct dns_questions){.job = c->job, .handler = on_answer, .owner = c,
-					.evidence = &c->result.evidence, .count = &c->result.evidence_count,
-					.max = MAIL_DOMAIN_EVIDENCE_MAX};
 	c->result.usable_host = "";
 	/* names are kept with their final dot, lower case, as the evidence shows them */
 	snprintf(name, sizeof(name), "%s", domain);
@@ -301,9 +298,9 @@ struct mail_domain_check *mail_domain_start(struct resolver *resolver, const cha
 		mail_domain_free(c);
 		return NULL;
 	}
-	dns_job_lock(c->job);
+	dns_job_lock(c->set.job);
 	ask(c, c->result.domain, LDNS_RR_TYPE_MX, -1);
-	dns_job_unlock(c->job);
+	dns_job_unlock(c->set.job);
 	return c;
 }
 
@@ -319,10 +316,7 @@ static void on_deadline(void *owner, size_t first_open)
 
 const struct mail_domain_result *mail_domain_wait(struct mail_domain_check *c)
 {
-	if (c->job) {
-		dns_questions_finish(&c->set, &c->decided, &c->result.decisive, &c->result.ms, on_deadline);
-		c->job = NULL;	/* released: the result is final */
-	}
+	dns_questions_finish(&c->set, &c->decided, &c->result.decisive, &c->result.ms, on_deadline);
 	return &c->result;
 }
 
@@ -330,7 +324,6 @@ void mail_domain_free(struct mail_domain_check *c)
 {
 	if (!c)
 		return;
-	dns_job_release(c->job);	/* first: no handler runs after it, the store may go */
-	dns_questions_free(&c->set);
+	dns_questions_release(&c->set);
 	free(c);
 }
