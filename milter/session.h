@@ -24,7 +24,7 @@
 #define ADDRESS_MAX_LEN 512
 #define QUEUE_ID_MAX_LEN 64
 #define LOG_LINE_LEN 4096
-#define RCPT_CHECKS_MAX 16	/* recipient domains checked per message; more share the last verdict */
+#define RCPT_CHECKS_MAX 16	/* recipient domains checked per message; the next ones are undecided (451 by default) */
 
 struct rcpt_check {
 	char domain[256];
