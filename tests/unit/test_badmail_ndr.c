@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "unit_files.h"
+
 #include "badmail_ndr.h"
 
 static char dir[] = "/tmp/test_badmail_ndr.XXXXXX";
@@ -41,37 +43,11 @@ static void on_report(void *arg, const struct badmail_ndr_report *r)
 	seen->count++;
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
-static char *read_path(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
-}
-
 static void set_mode(const char *mode)
 {
 	char path[400];
 	snprintf(path, sizeof(path), "%s/mode", dir);
-	write_file(path, mode);
+	unit_write_file(path, mode);
 }
 
 /* A committed entry with this sender, NDR status and (if ndr is not NULL) an NDR. */
@@ -136,11 +112,11 @@ static void test_flush(void **state)
 
 	/* submitted: from <>, to the sender, the NDR as stored; the record says so, the file goes */
 	snprintf(path, sizeof(path), "%s/argv", dir);
-	text = read_path(path);
+	text = unit_read_file(path, NULL);
 	assert_string_equal(text, "-i\n-f\n<>\n--\napp@example.net\n");
 	free(text);
 	snprintf(path, sizeof(path), "%s/stdin", dir);
-	text = read_path(path);
+	text = unit_read_file(path, NULL);
 	assert_string_equal(text, "Subject: Undelivered Mail\n\nsorry\n");
 	free(text);
 	assert_int_equal(summary_of(ok_id).ndr, BADMAIL_NDR_SUBMITTED);
@@ -220,7 +196,7 @@ static int setup(void **state)
 		 "esac\n"
 		 "exit 0\n",
 		 dir);
-	write_file(program, text);
+	unit_write_file(program, text);
 	if (chmod(program, 0755) != 0)
 		return -1;
 	store = badmail_store_open(store_dir, NULL, true, err, sizeof(err));

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "unit_files.h"
+
 #include "badmail_store.h"
 
 static char base[] = "/tmp/test_badmail.XXXXXX";
@@ -44,27 +46,6 @@ static int teardown(void **state)
 	(void)state;
 	run("rm -rf '%s'", base);
 	return 0;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
 }
 
 static unsigned count_dir(const char *path)
@@ -127,7 +108,7 @@ static void test_layout_and_a_whole_entry(void **state)
 	assert_int_equal(count_dir(path), 0);
 
 	snprintf(path, sizeof(path), "%s/entries/%s/message", store_dir, id);
-	text = read_file(path, NULL);
+	text = unit_read_file(path, NULL);
 	assert_string_equal(text, "X-DNSGuard-Diverted: test\nSubject: hi\n\nbody\n");
 	free(text);
 	assert_int_equal(mode_of(path), 0600);
@@ -141,7 +122,7 @@ static void test_layout_and_a_whole_entry(void **state)
 	/* the record is replaced whole */
 	assert_int_equal(badmail_store_replace(s, id, "record.json", "{\"ndr\": \"submitted\"}\n", 21, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/entries/%s/record.json", store_dir, id);
-	text = read_file(path, NULL);
+	text = unit_read_file(path, NULL);
 	assert_string_equal(text, "{\"ndr\": \"submitted\"}\n");
 	free(text);
 	assert_int_equal(mode_of(path), 0600);

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "unit_files.h"
+
 #include "callbacks.h"
 #include "fake_mta.h"
 #include "log.h"
@@ -58,14 +60,6 @@ static char conf_path[256], policy_path[256];
 static char ctx_storage[64];
 static SMFICTX *const ctx = (SMFICTX *)ctx_storage;
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
 /* Installs a generation with this policy (NULL: the built-in defaults). */
 static void install(const char *policy)
 {
@@ -76,10 +70,10 @@ static void install(const char *policy)
 	snprintf(text, sizeof(text),
 		 "milter_socket = unix:%s/milter.sock\npolicy_file = %s\ndns_servers = 127.0.0.1@9\n"
 		 "authserv_id = mx.test\n", dir, policy_path);
-	write_file(conf_path, text);
+	unit_write_file(conf_path, text);
 	unlink(policy_path);
 	if (policy)
-		write_file(policy_path, policy);
+		unit_write_file(policy_path, policy);
 	strbuf_init(&errors, errors_storage, sizeof(errors_storage));
 	rt = runtime_load(conf_path, &errors, NULL);
 	if (!rt)

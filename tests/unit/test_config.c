@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "unit_files.h"
+
 #include "config.h"
 #include "textfile.h"
 
@@ -277,15 +279,6 @@ static char *make_temp_dir(void)
 	return dir;
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
 /* dns_trust_anchor and dns_root_hints name files libunbound reads only at its first lookup: a
  * file that is not there must fail `dnsguard -n` and startup, not the first message. */
 static void test_dns_files_must_exist(void **state)
@@ -300,13 +293,13 @@ static void test_dns_files_must_exist(void **state)
 	snprintf(anchor, sizeof(anchor), "%s/root.key", dir);
 	snprintf(hints, sizeof(hints), "%s/root.hints", dir);
 	snprintf(missing, sizeof(missing), "%s/missing.key", dir);
-	write_file(anchor, ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n");
-	write_file(hints, ". 3600000 IN NS a.root.test.\n");
+	unit_write_file(anchor, ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n");
+	unit_write_file(hints, ". 3600000 IN NS a.root.test.\n");
 
 	/* existing files are fine */
 	snprintf(text, sizeof(text), "dns_servers = recursive\ndns_trust_anchor = %s\ndns_root_hints = %s\n", anchor,
 		 hints);
-	write_file(conf, text);
+	unit_write_file(conf, text);
 	strbuf_init_heap(&errors, 65536);
 	c = config_load(conf, false, &errors);
 	if (!c)
@@ -318,7 +311,7 @@ static void test_dns_files_must_exist(void **state)
 	/* a missing file is refused with file:line and the system's reason */
 	snprintf(text, sizeof(text), "dns_servers = recursive\n\ndns_trust_anchor = %s\ndns_root_hints = %s\n", missing,
 		 missing);
-	write_file(conf, text);
+	unit_write_file(conf, text);
 	assert_null(config_load(conf, false, &errors));
 	char want[1200];
 	snprintf(want, sizeof(want), "%s:3: dns_trust_anchor = %s: cannot open: No such file or directory\n", conf,
@@ -382,24 +375,11 @@ static void test_write_parses_back(void **state)
 	strbuf_free(&errors2);
 }
 
-static char *read_source_file(const char *relative)
-{
-	const char *top = getenv("top_srcdir");
-	char path[4096], *text, err[256];
-	size_t len;
-	bool missing;
-
-	snprintf(path, sizeof(path), "%s/%s", top ? top : ".", relative);
-	if (!textfile_read(path, 1 << 20, &text, &len, &missing, err, sizeof(err)))
-		fail_msg("%s: %s", path, err);
-	return text;
-}
-
 /* conf/dnsguard.conf shows every key, commented out, with its built-in default. */
 static void test_sample_config_matches_table(void **state)
 {
 	(void)state;
-	char *sample = read_source_file("conf/dnsguard.conf");
+	char *sample = unit_read_source("conf/dnsguard.conf", NULL);
 	char *expected = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&expected, &len);
@@ -444,7 +424,7 @@ static void test_sample_config_matches_table(void **state)
 static void test_man_page_documents_every_key(void **state)
 {
 	(void)state;
-	char *man = read_source_file("conf/dnsguard.conf.5.in");
+	char *man = unit_read_source("conf/dnsguard.conf.5.in", NULL);
 	for (unsigned i = 0; config_key_name(i); i++) {
 		char heading[128];
 		const char *entry, *end, *next_sh;

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "unit_files.h"
+
 #include "decision.h"
 #include "policy.h"
 
@@ -96,29 +98,6 @@ static struct check_result result_for(enum policy_check check, enum policy_outco
 
 /* ---- the defaults table of dnsguard-policy(5) ------------------------------------------------- */
 
-static char *read_manual(void)
-{
-	const char *top = getenv("top_srcdir");
-	char path[1024];
-	FILE *f;
-	char *text;
-	long size;
-
-	snprintf(path, sizeof(path), "%s/policy/dnsguard-policy.5.in", top ? top : ".");
-	f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot read %s (top_srcdir unset?)", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	rewind(f);
-	text = malloc((size_t)size + 1);
-	assert_non_null(text);
-	assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-	text[size] = '\0';
-	fclose(f);
-	return text;
-}
-
 /* Next line of *p (cut in place), or NULL at the end. */
 static char *next_line(char **p)
 {
@@ -160,7 +139,7 @@ struct manual_row {
 /* The rows of the DEFAULTS table, in order; returns how many. */
 static size_t manual_rows(struct manual_row *rows, size_t max)
 {
-	char *text = read_manual(), *p, *line;
+	char *text = unit_read_source("policy/dnsguard-policy.5.in", NULL), *p, *line;
 	size_t n = 0;
 	bool in_table = false, in_defaults = false;
 

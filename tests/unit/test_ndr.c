@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "unit_files.h"
+
 #include "decision.h"
 #include "ndr.h"
 
@@ -400,25 +402,10 @@ static void test_build_structure(void **state)
 
 static char *read_golden(const char *name, size_t *len)
 {
-	const char *top = getenv("top_srcdir");
-	char path[1024], *text;
-	FILE *f;
-	long size;
+	char relative[512];
 
-	snprintf(path, sizeof(path), "%s/tests/golden/%s", top ? top : ".", name);
-	f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot read %s (top_srcdir unset?)", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	rewind(f);
-	text = malloc((size_t)size + 1);
-	assert_non_null(text);
-	assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
-	text[size] = '\0';
-	fclose(f);
-	*len = (size_t)size;
-	return text;
+	snprintf(relative, sizeof(relative), "tests/golden/%s", name);
+	return unit_read_source(relative, len);
 }
 
 /* One NDR whole, as Postfix tests its bounces: wording changes show up in review. */

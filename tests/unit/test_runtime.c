@@ -15,19 +15,13 @@
 
 #include <cmocka.h>
 
+#include "unit_files.h"
+
 #include "config.h"
 #include "runtime.h"
 
 static char dir[] = "/tmp/test_runtime.XXXXXX";
 static char conf_path[256], policy_path[256];
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
 
 static void write_config(const char *extra)
 {
@@ -35,7 +29,7 @@ static void write_config(const char *extra)
 	snprintf(text, sizeof(text),
 		 "milter_socket = unix:%s/milter.sock\npolicy_file = %s\ndns_servers = 127.0.0.1@9\n%s", dir,
 		 policy_path, extra);
-	write_file(conf_path, text);
+	unit_write_file(conf_path, text);
 }
 
 static int setup(void **state)
@@ -63,7 +57,7 @@ static void test_reload_is_all_or_nothing(void **state)
 	struct runtime *first, *pinned, *now;
 
 	write_config("");
-	write_file(policy_path, "{\"version\": 1}");
+	unit_write_file(policy_path, "{\"version\": 1}");
 	strbuf_init_heap(&errors, 4096);
 	first = runtime_load(conf_path, &errors, NULL);
 	assert_non_null(first);
@@ -76,14 +70,14 @@ static void test_reload_is_all_or_nothing(void **state)
 	assert_int_equal(policy_rule_count(pinned->policy), 0);
 
 	/* a broken policy: reload refused, the running generation stays */
-	write_file(policy_path, "{\"version\": 1, \"rules\": [{\"if\": {\"check\": \"nosuch\"}}]}");
+	unit_write_file(policy_path, "{\"version\": 1, \"rules\": [{\"if\": {\"check\": \"nosuch\"}}]}");
 	assert_false(runtime_reload(conf_path));
 	now = runtime_acquire();
 	assert_ptr_equal(now, first);
 	runtime_release(now);
 
 	/* a good one: a new generation; the pinned one is still whole until its last user lets go */
-	write_file(policy_path, "{\"version\": 1, \"rules\": [{\"name\": \"r\", \"if\": {\"check\": \"client\", "
+	unit_write_file(policy_path, "{\"version\": 1, \"rules\": [{\"name\": \"r\", \"if\": {\"check\": \"client\", "
 				"\"outcome\": \"fail\"}, \"then\": \"reject\"}]}");
 	assert_true(runtime_reload(conf_path));
 	now = runtime_acquire();
@@ -96,7 +90,7 @@ static void test_reload_is_all_or_nothing(void **state)
 	runtime_release(now);
 
 	/* a broken config: refused too */
-	write_file(conf_path, "no_such_key = 1\n");
+	unit_write_file(conf_path, "no_such_key = 1\n");
 	assert_false(runtime_reload(conf_path));
 	now = runtime_acquire();
 	assert_int_equal(policy_rule_count(now->policy), 1);

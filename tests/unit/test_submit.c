@@ -18,43 +18,29 @@
 
 #include <cmocka.h>
 
+#include "unit_files.h"
+
 #include "submit.h"
 
 static char dir[] = "/tmp/test_submit.XXXXXX";
 static char program[300], message[300];
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
+/* A file the stand-in sendmail wrote in the test's directory. */
 static char *read_file(const char *name)
 {
-	char path[400], *buf;
-	FILE *f;
-	long n;
+	char path[400], *text;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
+	text = unit_read_file(path, NULL);
+	assert_non_null(text);
+	return text;
 }
 
 static void set_mode(const char *mode)
 {
 	char path[400];
 	snprintf(path, sizeof(path), "%s/mode", dir);
-	write_file(path, mode);
+	unit_write_file(path, mode);
 }
 
 static int open_message(off_t offset)
@@ -158,7 +144,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(program, sizeof(program), "%s/sendmail", dir);
 	snprintf(message, sizeof(message), "%s/message", dir);
-	write_file(message, "X-Trace: x\nSubject: test\n\nbody\n.\nmore\n");
+	unit_write_file(message, "X-Trace: x\nSubject: test\n\nbody\n.\nmore\n");
 	snprintf(text, sizeof(text),
 		 "#!/bin/sh\n"
 		 "d='%s'\n"
@@ -172,7 +158,7 @@ static int setup(void **state)
 		 "esac\n"
 		 "exit 0\n",
 		 dir);
-	write_file(program, text);
+	unit_write_file(program, text);
 	return chmod(program, 0755);
 }
 
