@@ -238,28 +238,26 @@ static unsigned long long entry_bytes(int entries, const char *id)
 	return bytes;
 }
 
+struct usage_walk {
+	struct badmail_store *store;
+	struct badmail_usage *out;
+};
+
+static int count_entry(const char *id, void *arg)
+{
+	struct usage_walk *w = arg;
+
+	w->out->entries++;
+	w->out->bytes += entry_bytes(w->store->entries, id);
+	return 0;
+}
+
 int badmail_store_usage(struct badmail_store *s, struct badmail_usage *out, char *err, size_t errlen)
 {
-	int fd = dup(s->entries);
-	struct dirent *e;
-	DIR *d;
+	struct usage_walk w = {.store = s, .out = out};
 
 	memset(out, 0, sizeof(*out));
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		set_err(err, errlen, "entries", errno);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	rewinddir(d);
-	while ((e = readdir(d)) != NULL) {
-		if (!badmail_id_valid(e->d_name))
-			continue;
-		out->entries++;
-		out->bytes += entry_bytes(s->entries, e->d_name);
-	}
-	closedir(d);
-	return 0;
+	return badmail_store_each(s, count_entry, &w, err, errlen);
 }
 
 /* With the lock held: whether `more` bytes fit beside what is stored and being written. */
