@@ -18,6 +18,7 @@ struct flush {
 	struct badmail_store *store;
 	const char *sendmail;
 	unsigned timeout_ms;
+	const atomic_bool *stop;
 	badmail_ndr_reporter *report;
 	void *arg;
 	int handled;
@@ -68,6 +69,10 @@ static int one_entry(const char *id, void *arg)
 	char *json = badmail_store_read_file(f->store, id, "record.json", RECORD_MAX, &len, err, sizeof(err));
 	int fd;
 
+	if (f->stop && atomic_load(f->stop)) {
+		free(json);
+		return 1;	/* what is left stays pending for the next flush */
+	}
 	if (!json || badmail_record_read(json, len, &summary, err, sizeof(err)) != 0 ||
 	    summary.ndr != BADMAIL_NDR_PENDING) {
 		free(json);	/* not ours to fix here: the command shows a broken record */
@@ -91,12 +96,13 @@ static int one_entry(const char *id, void *arg)
 	return 0;
 }
 
-int badmail_ndr_flush(struct badmail_store *store, const char *sendmail, unsigned timeout_ms,
+int badmail_ndr_flush(struct badmail_store *store, const char *sendmail, unsigned timeout_ms, const atomic_bool *stop,
 		      badmail_ndr_reporter *report, void *arg, char *err, size_t errlen)
 {
-	struct flush f = {.store = store, .sendmail = sendmail, .timeout_ms = timeout_ms, .report = report, .arg = arg};
+	struct flush f = {.store = store, .sendmail = sendmail, .timeout_ms = timeout_ms, .stop = stop,
+			  .report = report, .arg = arg};
 
-	if (badmail_store_each(store, one_entry, &f, err, errlen) != 0)
+	if (badmail_store_each(store, one_entry, &f, err, errlen) < 0)
 		return -1;
 	return f.handled;
 }

@@ -15,6 +15,8 @@
 #ifndef DNSGUARD_BADMAIL_NDR_H
 #define DNSGUARD_BADMAIL_NDR_H
 
+#include <stdatomic.h>
+
 #include "badmail_record.h"
 #include "badmail_store.h"
 
@@ -28,10 +30,11 @@ typedef void badmail_ndr_reporter(void *arg, const struct badmail_ndr_report *re
 
 /*
  * Submits every NDR still pending in the store, oldest first, each bounded by timeout_ms, and
- * reports each (report may be NULL).  Returns how many were handled, or -1 with a reason when the
- * store could not be read.  Blocking.
+ * reports each (report may be NULL).  Stops before the next entry once *stop is true (stop may be
+ * NULL): a flush never holds up its owner longer than one submission.  Returns how many were
+ * handled, or -1 with a reason when the store could not be read.  Blocking.
  */
-int badmail_ndr_flush(struct badmail_store *store, const char *sendmail, unsigned timeout_ms,
+int badmail_ndr_flush(struct badmail_store *store, const char *sendmail, unsigned timeout_ms, const atomic_bool *stop,
 		      badmail_ndr_reporter *report, void *arg, char *err, size_t errlen);
 
 #endif

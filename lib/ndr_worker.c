@@ -4,6 +4,7 @@
 #include "ndr_worker.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@ struct ndr_worker {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	bool kicked, stopping;
+	bool kicked;
+	atomic_bool stopping;		/* also read by the flush, between entries */
 };
 
 static bool alphanumeric(const char *s)
@@ -67,12 +69,13 @@ static void *run(void *arg)
 	for (;;) {
 		w->kicked = false;
 		pthread_mutex_unlock(&w->lock);
-		if (badmail_ndr_flush(w->store, w->sendmail, NDR_WORKER_TIMEOUT_MS, log_report, NULL, err, sizeof(err)) < 0)
+		if (badmail_ndr_flush(w->store, w->sendmail, NDR_WORKER_TIMEOUT_MS, &w->stopping, log_report, NULL, err,
+				      sizeof(err)) < 0)
 			log_error("badmail: cannot read the store for NDRs to send: %s", err);
 		pthread_mutex_lock(&w->lock);
-		while (!w->kicked && !w->stopping)
+		while (!w->kicked && !atomic_load(&w->stopping))
 			pthread_cond_wait(&w->wake, &w->lock);
-		if (w->stopping)
+		if (atomic_load(&w->stopping))
 			break;
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -111,14 +114,21 @@ void ndr_worker_kick(struct ndr_worker *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
-void ndr_worker_stop(struct ndr_worker *w)
+void ndr_worker_request_stop(struct ndr_worker *w)
 {
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
-	w->stopping = true;
+	atomic_store(&w->stopping, true);
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+void ndr_worker_stop(struct ndr_worker *w)
+{
+	if (!w)
+		return;
+	ndr_worker_request_stop(w);
 	pthread_join(w->thread, NULL);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);

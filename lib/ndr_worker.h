@@ -22,7 +22,12 @@ struct ndr_worker;
 struct ndr_worker *ndr_worker_start(struct badmail_store *store, const char *sendmail, char *err, size_t errlen);
 /* Something was stored: flush again soon.  Never blocks. */
 void ndr_worker_kick(struct ndr_worker *worker);
-/* Finishes the submission in progress (bounded by its timeout), stops and frees.  NULL: nothing. */
+/* Asks the thread to stop after the submission in progress, without waiting: a generation that
+ * is replaced says so at once, so that freeing it later (on the last session's close) does not
+ * wait on a flush.  What is left pending goes with the next generation's worker. */
+void ndr_worker_request_stop(struct ndr_worker *worker);
+/* Stops (after the submission in progress, bounded by its timeout), joins and frees.  NULL:
+ * nothing. */
 void ndr_worker_stop(struct ndr_worker *worker);
 
 #endif

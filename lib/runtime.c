@@ -139,8 +139,12 @@ void runtime_install(struct runtime *rt)
 	old = current;
 	current = rt;
 	pthread_mutex_unlock(&lock);
-	if (old)
+	if (old) {
+		/* the new generation's worker sends from now on; the old one stops after the NDR in
+		 * hand, so that freeing its generation (on a session's close) never waits on a flush */
+		ndr_worker_request_stop(old->ndr_worker);
 		runtime_release(old);
+	}
 }
 
 struct runtime *runtime_acquire(void)

@@ -107,7 +107,7 @@ static void test_flush(void **state)
 	make_entry("j\xc3\xb6rg@example.net", BADMAIL_NDR_PENDING, "Subject: x\n\nx\n", utf8_id);
 
 	set_mode("ok");
-	assert_int_equal(badmail_ndr_flush(store, program, 5000, on_report, &seen, err, sizeof(err)), 3);
+	assert_int_equal(badmail_ndr_flush(store, program, 5000, NULL, on_report, &seen, err, sizeof(err)), 3);
 	assert_int_equal(seen.count, 3);
 
 	/* submitted: from <>, to the sender, the NDR as stored; the record says so, the file goes */
@@ -141,7 +141,7 @@ static void test_flush(void **state)
 
 	/* nothing pending is left: a restart resumes only what is */
 	memset(&seen, 0, sizeof(seen));
-	assert_int_equal(badmail_ndr_flush(store, program, 5000, on_report, &seen, err, sizeof(err)), 0);
+	assert_int_equal(badmail_ndr_flush(store, program, 5000, NULL, on_report, &seen, err, sizeof(err)), 0);
 	assert_int_equal(seen.count, 0);
 }
 
@@ -153,7 +153,7 @@ static void test_failed_submission_is_stored(void **state)
 
 	make_entry("app@example.net", BADMAIL_NDR_PENDING, "Subject: x\n\nx\n", id);
 	set_mode("fail");
-	assert_int_equal(badmail_ndr_flush(store, program, 5000, on_report, &seen, err, sizeof(err)), 1);
+	assert_int_equal(badmail_ndr_flush(store, program, 5000, NULL, on_report, &seen, err, sizeof(err)), 1);
 	assert_int_equal(seen.status[0], BADMAIL_NDR_STORED);
 	assert_non_null(strstr(seen.detail[0], "exited with status 75: sendmail: fatal: queue file write error"));
 	assert_int_equal(summary_of(id).ndr, BADMAIL_NDR_STORED);
@@ -161,6 +161,25 @@ static void test_failed_submission_is_stored(void **state)
 	/* the record keeps its ids for the log line and the command */
 	assert_string_equal(summary_of(id).queue_id, "4Tk3Zq1x2Fz");
 	assert_string_equal(summary_of(id).session, "655e1a2b0004");
+}
+
+/* A worker told to stop sends nothing more: what is left stays pending for the next one. */
+static void test_stop_leaves_the_rest_pending(void **state)
+{
+	(void)state;
+	char id[BADMAIL_ID_SIZE], err[256];
+	atomic_bool stop = true;
+	struct seen seen = {0};
+
+	make_entry("app@example.net", BADMAIL_NDR_PENDING, "Subject: x\n\nx\n", id);
+	set_mode("ok");
+	assert_int_equal(badmail_ndr_flush(store, program, 5000, &stop, on_report, &seen, err, sizeof(err)), 0);
+	assert_int_equal(seen.count, 0);
+	assert_int_equal(summary_of(id).ndr, BADMAIL_NDR_PENDING);
+	assert_true(has_ndr_file(id));
+	atomic_store(&stop, false);
+	assert_int_equal(badmail_ndr_flush(store, program, 5000, &stop, on_report, &seen, err, sizeof(err)), 1);
+	assert_int_equal(summary_of(id).ndr, BADMAIL_NDR_SUBMITTED);
 }
 
 static void test_record_read_refuses_other_json(void **state)
@@ -217,6 +236,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_failed_submission_is_stored),
+		cmocka_unit_test(test_stop_leaves_the_rest_pending),
 		cmocka_unit_test(test_record_read_refuses_other_json),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
