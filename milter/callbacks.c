@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "resolver.h"
 #include "mta.h"
 #include "netaddr.h"
 #include "runtime.h"
@@ -110,6 +111,23 @@ static void copy_address(char *dst, size_t size, const char *arg)
 	}
 }
 
+/* The MTA's host name ({j}) when it is a plain host name, else ours, else "localhost": the
+ * reporting host of NDRs.  False when out of memory. */
+static bool set_mta_host(SMFICTX *ctx, struct session *s)
+{
+	const char *j = mta_macro(ctx, "j");
+	char host[NAME_MAX_LEN];
+
+	if (j && dns_plain_name_length(j))
+		return session_set_text(&s->mta_host, j, NAME_MAX_LEN);
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		if (dns_plain_name_length(host))
+			return session_set_text(&s->mta_host, host, NAME_MAX_LEN);
+	}
+	return session_set_text(&s->mta_host, "localhost", NAME_MAX_LEN);
+}
+
 /* The authserv-id of our Authentication-Results: configured, else the MTA's host name ({j}).
  * False when out of memory. */
 static bool set_authserv_id(SMFICTX *ctx, struct session *s)
@@ -143,21 +161,33 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long 
 	/* Steps dnsguard does not use; ask only for what the MTA offers, or libmilter refuses.
 	 * Headers are read (forged copies of ours are removed) without a reply each when the MTA
 	 * allows it: the session, made here, remembers that its header callback must then say
-	 * SMFIS_NOREPLY. */
-	const unsigned long skip = SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-	const unsigned long may = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+	 * SMFIS_NOREPLY.  The body only when a policy rule diverts (a diverted message is stored
+	 * whole), and then skipped for every message without a diverted recipient. */
+	const unsigned long may = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT;
+	unsigned long skip = SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA;
 	struct session *s = calloc(1, sizeof(*s));
+	struct runtime *rt = runtime_acquire();
+	bool body = rt && policy_uses_action(rt->policy, POLICY_DIVERT);
 
+	runtime_release(rt);
 	if (s)
 		session_init_texts(s);
 	(void)unused2;
 	(void)unused3;
+	if (!body)
+		skip |= SMFIP_NOBODY;
 	*want_actions = actions & may;
 	*want_steps = steps & skip;
 	if (s) {
 		if (steps & SMFIP_NR_HDR) {
 			*want_steps |= SMFIP_NR_HDR;
 			s->no_reply_headers = true;
+		}
+		/* an MTA that cannot skip sends the body anyway: it is not needed then */
+		s->body_wanted = body && !(*want_steps & SMFIP_NOBODY) && (actions & SMFIF_DELRCPT);
+		if (body && (steps & SMFIP_SKIP)) {
+			*want_steps |= SMFIP_SKIP;
+			s->may_skip = true;
 		}
 		mta_set_session(ctx, s);
 	}
@@ -206,6 +236,7 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	/* the daemon name decides policy rules: never go on without it */
 	texts = session_set_text(&s->daemon, daemon, NAME_MAX_LEN) && texts;
 	texts = set_authserv_id(ctx, s) && texts;
+	texts = set_mta_host(ctx, s) && texts;
 	mta_set_session(ctx, s);
 	pthread_mutex_lock(&sessions_lock);
 	sessions_open++;
@@ -280,6 +311,7 @@ static sfsistat on_rcpt(SMFICTX *ctx, char **argv)
 {
 	struct session *s = session_of(ctx);
 	char to[ADDRESS_MAX_LEN];
+	sfsistat st;
 	struct strbuf line;
 	char storage[LOG_LINE_LEN];
 
@@ -294,7 +326,10 @@ static sfsistat on_rcpt(SMFICTX *ctx, char **argv)
 		session_line_bracketed(&line, "to", to);
 		log_debug("%s", strbuf_text(&line));
 	}
-	return verdicts_rcpt(ctx, s, to);
+	st = verdicts_rcpt(ctx, s, to, argv ? argv[0] : NULL);
+	if (st == SMFIS_CONTINUE)
+		s->msg.rcpt_accepted++;
+	return st;
 }
 
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
@@ -304,6 +339,18 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 	if (s && name && value)
 		verdicts_header(s, name, value);
 	return s && s->no_reply_headers ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct session *s = session_of(ctx);
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	if (verdicts_body(s, chunk, len))
+		return SMFIS_CONTINUE;
+	/* no diverted recipient: the rest of the body is not ours to read */
+	return s->may_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
 static sfsistat on_eom(SMFICTX *ctx)
@@ -323,7 +370,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 	session_line_bracketed(&line, "from", s->msg.from);
 	strbuf_appendf(&line, " nrcpt=%u", s->msg.rcpt_count);
 	st = verdicts_eom(ctx, s, &line);
-	if (st == SMFIS_CONTINUE)
+	if (st == SMFIS_CONTINUE || st == SMFIS_DISCARD)
 		log_info("%s", strbuf_text(&line));
 	else
 		log_warning("%s", strbuf_text(&line));
@@ -377,12 +424,13 @@ static sfsistat on_close(SMFICTX *ctx)
 struct smfiDesc callbacks_filter = {
 	.xxfi_name = "dnsguard",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT,
 	.xxfi_connect = on_connect,
 	.xxfi_helo = on_helo,
 	.xxfi_envfrom = on_mail,
 	.xxfi_envrcpt = on_rcpt,
 	.xxfi_header = on_header,
+	.xxfi_body = on_body,
 	.xxfi_eom = on_eom,
 	.xxfi_abort = on_abort,
 	.xxfi_close = on_close,

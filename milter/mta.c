@@ -40,3 +40,8 @@ bool mta_quarantine(SMFICTX *ctx, const char *reason)
 {
 	return smfi_quarantine(ctx, (char *)reason) == MI_SUCCESS;
 }
+
+bool mta_delete_recipient(SMFICTX *ctx, const char *recipient)
+{
+	return smfi_delrcpt(ctx, (char *)recipient) == MI_SUCCESS;
+}

@@ -27,5 +27,7 @@ bool mta_delete_header(SMFICTX *ctx, const char *name, int index);
 bool mta_prepend_header(SMFICTX *ctx, const char *name, const char *value);
 /* Puts the message in the MTA's hold (quarantine) queue with this reason. */
 bool mta_quarantine(SMFICTX *ctx, const char *reason);
+/* Removes an envelope recipient, named exactly as the MTA passed it at RCPT. */
+bool mta_delete_recipient(SMFICTX *ctx, const char *recipient);
 
 #endif

@@ -17,7 +17,7 @@ static void message_init_texts(struct message *m)
 
 void session_init_texts(struct session *s)
 {
-	s->client_name = s->daemon = s->authserv_id = s->helo = empty_text;
+	s->client_name = s->daemon = s->authserv_id = s->helo = s->mta_host = empty_text;
 	message_init_texts(&s->msg);
 }
 
@@ -51,6 +51,7 @@ void session_end_message(struct session *s)
 	struct message *m = &s->msg;
 	const char **texts[] = {&m->from, &m->sender_error, &m->sender_domain, &m->auth};
 
+	diversion_abort(m->diversion);	/* not committed: nothing of it stays */
 	mail_domain_free(m->sender_check);
 	for (size_t i = 0; i < m->rcpt_checks; i++)
 		mail_domain_free(m->rcpts[i].check);
@@ -64,7 +65,7 @@ void session_end_message(struct session *s)
 
 void session_free_texts(struct session *s)
 {
-	const char **fields[] = {&s->client_name, &s->daemon, &s->authserv_id, &s->helo};
+	const char **fields[] = {&s->client_name, &s->daemon, &s->authserv_id, &s->helo, &s->mta_host};
 
 	session_end_message(s);
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "diversion.h"
 #include "fcrdns.h"
 #include "helo_check.h"
 #include "mail_domain.h"
@@ -44,6 +45,8 @@ struct message {
 	const char *sender_domain;	/* A-label form when the sender has a domain, else "" */
 	const char *auth;		/* {auth_authen}: the SASL login, "" if none */
 	unsigned rcpt_count;
+	unsigned rcpt_accepted;		/* recipients dnsguard let through (diverted ones included) */
+	struct diversion *diversion;	/* from the first diverted recipient to end of message */
 	struct mail_domain_check *sender_check;
 	bool sender_undecided;		/* the sender check could not be started */
 	const struct mail_domain_result *sender_result;
@@ -65,7 +68,7 @@ struct message {
 
 /*
  * One SMTP connection, from connect to close.  Text fields (client_name, daemon, authserv_id,
- * helo, and the message's) are never NULL: "" until set, then a heap copy as long as the text
+ * helo, mta_host, and the message's) are never NULL: "" until set, then a heap copy as long as the text
  * (cut at NAME_MAX_LEN or ADDRESS_MAX_LEN), so that a thousand open sessions do not each carry
  * kilobytes of empty buffers.  Set them with session_set_text only.
  */
@@ -73,6 +76,8 @@ struct session {
 	char id[SESSION_ID_SIZE];
 	bool connected;			/* the connect callback ran: counted, generation pinned */
 	bool no_reply_headers;		/* SMFIP_NR_HDR negotiated: header callbacks say NOREPLY */
+	bool body_wanted;		/* the body is sent (a policy rule diverts): divert is possible */
+	bool may_skip;			/* SMFIP_SKIP negotiated: the rest of a body can be skipped */
 	struct runtime *rt;
 	struct netaddr client_addr;
 	bool client_addr_known;
@@ -81,6 +86,7 @@ struct session {
 	const char *daemon;
 	const char *authserv_id;
 	const char *helo;
+	const char *mta_host;		/* the MTA's host name ({j}) when it is a plain one, else ours */
 	unsigned messages;
 	bool trusted;			/* policy trusted_networks: no checks at all */
 	bool outbound_network;		/* policy outbound_networks */

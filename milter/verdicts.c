@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "auth_results.h"
 #include "decision.h"
@@ -161,8 +162,9 @@ static void make_decision(const struct session *s, struct check_result *r, const
 	decision_make(s->rt->policy, &dns, &facts, r, d);
 }
 
+/* The decision line; `badmail`: the entry a diverted recipient went to, or NULL. */
 static void log_decision(const struct session *s, const struct decision *d, const char *recipient,
-			 const char *recipient_domain)
+			 const char *recipient_domain, const char *badmail)
 {
 	struct decision_facts facts;
 	char hostname[DNS_NAME_TEXT_MAX], storage[LOG_LINE_LEN];
@@ -171,6 +173,8 @@ static void log_decision(const struct session *s, const struct decision *d, cons
 	session_facts(s, recipient, recipient_domain, hostname, sizeof(hostname), &facts);
 	session_line_start(&line, storage, sizeof(storage), s, "decision");
 	decision_format(d, &facts, &line);
+	if (badmail)
+		strbuf_append_kv(&line, "badmail", badmail);
 	if (decision_is_warning(d))
 		log_warning("%s", strbuf_text(&line));
 	else
@@ -187,40 +191,53 @@ static sfsistat refuse(SMFICTX *ctx, const struct session *s, const struct decis
 	return d->action == POLICY_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/* The first decision that diverts this recipient: carried out once every check has let the
+ * recipient through, and logged then, with the badmail entry it went to. */
+struct divert_pending {
+	bool set;
+	bool log;			/* its decision line is still to be written */
+	struct decision decision;
+};
+
 /*
  * Decides one check's result and acts on it.  Returns the milter status for RCPT.  Decisions that
  * change nothing (outcome fine, accepted) are not logged: the message line carries every outcome.
+ * A divert is noted in `divert` (at RCPT; NULL elsewhere) and carried out by the caller.
  */
 static sfsistat decide(SMFICTX *ctx, struct session *s, struct check_result *r, const char *recipient,
-		       const char *recipient_domain)
+		       const char *recipient_domain, struct divert_pending *divert)
 {
 	struct decision d;
 	char finding[512] = "";
+	bool log = true;
 
 	make_decision(s, r, recipient, recipient_domain, finding, sizeof(finding), &d);
 	if (decision_is_quiet(&d))
 		return SMFIS_CONTINUE;
-	/* a decision that lets the message go on is logged (and tagged) once per message; the
-	 * recipient check is about each recipient, and a reply is given at every RCPT */
+	/* a decision that lets the message go on is logged once per message; the recipient check
+	 * is about each recipient, and a reply is given at every RCPT */
 	if (d.action != POLICY_REJECT && d.action != POLICY_TEMPFAIL && r->check != POLICY_CHECK_RECIPIENT) {
-		if (s->msg.noted & (1u << r->check))
-			return SMFIS_CONTINUE;
+		log = !(s->msg.noted & (1u << r->check));
 		s->msg.noted |= 1u << r->check;
 	}
-	log_decision(s, &d, recipient, recipient_domain);
+	if (d.action == POLICY_DIVERT && !d.dry_run && divert && !divert->set) {
+		*divert = (struct divert_pending){.set = true, .log = log, .decision = d};
+		return SMFIS_CONTINUE;
+	}
+	if (log)
+		log_decision(s, &d, recipient, recipient_domain, NULL);
 
 	if (d.dry_run)
 		return SMFIS_CONTINUE;
 	switch (d.action) {
 	case POLICY_ACCEPT:
 	case POLICY_LOG_ONLY:
+	case POLICY_DIVERT:	/* a second reason to divert: the first one is carried out */
 		return SMFIS_CONTINUE;
 	case POLICY_TAG:
 		s->msg.tagged |= 1u << r->check;
 		return SMFIS_CONTINUE;
 	case POLICY_QUARANTINE:
-	case POLICY_DIVERT:
-		/* divert goes to the badmail store once it exists; until then the MTA's hold queue */
 		if (!s->msg.quarantine) {
 			s->msg.quarantine = true;
 			s->msg.quarantine_check = r->check;
@@ -232,6 +249,46 @@ static sfsistat decide(SMFICTX *ctx, struct session *s, struct check_result *r, 
 	case POLICY_TEMPFAIL:
 		return refuse(ctx, s, &d);
 	}
+	return SMFIS_CONTINUE;
+}
+
+/* The store cannot take a diverted recipient now: it is tempfailed, never lost, and the admin
+ * learns why. */
+static sfsistat divert_refused(SMFICTX *ctx, const struct session *s, const char *recipient, const char *why)
+{
+	char storage[LOG_LINE_LEN];
+	struct strbuf line;
+
+	session_line_start(&line, storage, sizeof(storage), s, "divert");
+	session_line_bracketed(&line, "to", recipient);
+	strbuf_append_kv(&line, "action", "tempfail");
+	strbuf_append_kv(&line, "reason", why);
+	log_warning("%s", strbuf_text(&line));
+	if (!mta_set_reply(ctx, "451", "4.3.0", "Cannot set this message aside now, try again later"))
+		log_warning("%s: the MTA did not take the reply text; it sends its own", s->id);
+	return SMFIS_TEMPFAIL;
+}
+
+/* Diverts this recipient: into the message's badmail entry, begun at the first one. */
+static sfsistat divert_recipient(SMFICTX *ctx, struct session *s, const struct divert_pending *p,
+				 const char *recipient, const char *recipient_domain, const char *argument)
+{
+	char err[256];
+	const char *why = NULL;
+
+	if (!s->body_wanted)
+		why = "this connection began before a rule diverted: the MTA sends it no body";
+	else if (!s->rt->badmail)
+		why = "badmail_dir is not open (see the errors of the last start or reload)";
+	else if (!s->msg.diversion && !(s->msg.diversion = diversion_begin(s->rt->badmail, time(NULL), err, sizeof(err))))
+		why = err;
+	if (p->log)
+		log_decision(s, &p->decision, recipient, recipient_domain, why ? NULL : diversion_id(s->msg.diversion));
+	if (why)
+		return divert_refused(ctx, s, recipient, why);
+	if (diversion_add_recipient(s->msg.diversion, recipient, argument && *argument ? argument : recipient,
+				    &p->decision) != 0)
+		return divert_refused(ctx, s, recipient, "out of memory");
 	return SMFIS_CONTINUE;
 }
 
@@ -259,32 +316,26 @@ static const struct mail_domain_result *recipient_result(struct session *s, cons
 	return rc->result;
 }
 
-sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient)
+/* The checks of one RCPT, in order: the first refusal ends them; a divert waits for the rest. */
+static sfsistat rcpt_checks(SMFICTX *ctx, struct session *s, const char *recipient, const char *rdomain,
+			    struct divert_pending *divert)
 {
-	struct mailaddr rcpt;
-	const char *rdomain = NULL;
-	char err[128];
 	struct check_result r;
 	sfsistat st;
-
-	if (s->trusted)
-		return SMFIS_CONTINUE;
-	if (mailaddr_parse(recipient, &rcpt, err, sizeof(err)) == 0 && rcpt.kind == MAILADDR_DOMAIN)
-		rdomain = rcpt.domain;
 
 	/* the client and its HELO: not for SASL-authenticated users (like permit_sasl_authenticated) */
 	if (!authenticated(s)) {
 		if (s->client_check && !s->client_result)
 			s->client_result = fcrdns_wait(s->client_check);
 		check_result_client(s->client_result, &r);
-		if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
+		if ((st = decide(ctx, s, &r, recipient, rdomain, divert)) != SMFIS_CONTINUE)
 			return st;
 
 		if (s->helo_check && !s->helo_result)
 			s->helo_result = helo_check_wait(s->helo_check);
 		if (s->helo_result) {
 			check_result_helo(s->helo_result, s->helo, &r);
-			if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
+			if ((st = decide(ctx, s, &r, recipient, rdomain, divert)) != SMFIS_CONTINUE)
 				return st;
 		}
 	}
@@ -294,29 +345,55 @@ sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient)
 	if (*s->msg.sender_error) {
 		r = (struct check_result){.check = POLICY_CHECK_SENDER, .outcome = POLICY_OUTCOME_SYNTAX,
 					  .cause = s->msg.sender_error};
-		if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
+		if ((st = decide(ctx, s, &r, recipient, rdomain, divert)) != SMFIS_CONTINUE)
 			return st;
 	}
 	if (s->msg.sender_undecided || s->msg.sender_result) {
 		/* undecided: the check could not be started (out of memory), never silently unchecked */
 		check_result_domain(POLICY_CHECK_SENDER, s->msg.sender_result, s->msg.sender_domain, &r);
-		if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
+		if ((st = decide(ctx, s, &r, recipient, rdomain, divert)) != SMFIS_CONTINUE)
 			return st;
 	}
 
 	/* outbound mail: a local user learns at once that the recipient's domain cannot get mail */
 	if ((authenticated(s) || s->outbound_network) && rdomain && resolver_of(s)) {
 		check_result_domain(POLICY_CHECK_RECIPIENT, recipient_result(s, rdomain), rdomain, &r);
-		if ((st = decide(ctx, s, &r, recipient, rdomain)) != SMFIS_CONTINUE)
+		if ((st = decide(ctx, s, &r, recipient, rdomain, divert)) != SMFIS_CONTINUE)
 			return st;
 	}
 	return SMFIS_CONTINUE;
+}
+
+sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient, const char *argument)
+{
+	struct mailaddr rcpt;
+	const char *rdomain = NULL;
+	char err[128];
+	struct divert_pending divert = {.set = false};
+	sfsistat st;
+
+	if (s->trusted)
+		return SMFIS_CONTINUE;
+	if (mailaddr_parse(recipient, &rcpt, err, sizeof(err)) == 0 && rcpt.kind == MAILADDR_DOMAIN)
+		rdomain = rcpt.domain;
+	st = rcpt_checks(ctx, s, recipient, rdomain, &divert);
+	if (!divert.set)
+		return st;
+	if (st != SMFIS_CONTINUE) {
+		/* refused by a later check: the divert is not carried out, but it was decided */
+		if (divert.log)
+			log_decision(s, &divert.decision, recipient, rdomain, NULL);
+		return st;
+	}
+	return divert_recipient(ctx, s, &divert, recipient, rdomain, argument);
 }
 
 /* ---- headers ----------------------------------------------------------------------------------- */
 
 void verdicts_header(struct session *s, const char *name, const char *value)
 {
+	if (s->msg.diversion)
+		diversion_header(s->msg.diversion, name, value);
 	if (strcasecmp(name, AUTH_RESULTS_HEADER) == 0) {
 		s->msg.ar_seen++;
 		if (auth_results_is_ours(value, s->authserv_id))
@@ -324,6 +401,14 @@ void verdicts_header(struct session *s, const char *name, const char *value)
 	} else if (strcasecmp(name, DNSGUARD_HEADER) == 0) {
 		s->msg.dg_seen++;
 	}
+}
+
+bool verdicts_body(struct session *s, const void *chunk, size_t len)
+{
+	if (!s->msg.diversion)
+		return false;
+	diversion_body(s->msg.diversion, chunk, len);
+	return true;
 }
 
 /* Tempfails the message: it cannot be delivered as the checks would have it. */
@@ -350,7 +435,7 @@ static sfsistat eom_change_refused(SMFICTX *ctx, struct session *s, struct strbu
 	char finding[8];
 
 	make_decision(s, &r, NULL, NULL, finding, sizeof(finding), &d);
-	log_decision(s, &d, NULL, NULL);
+	log_decision(s, &d, NULL, NULL, NULL);
 	if (d.dry_run || d.action == POLICY_ACCEPT || d.action == POLICY_LOG_ONLY || d.action == POLICY_TAG) {
 		strbuf_append_kv(line, "refused", why);
 		return SMFIS_CONTINUE;
@@ -361,6 +446,92 @@ static sfsistat eom_change_refused(SMFICTX *ctx, struct session *s, struct strbu
 		return refuse(ctx, s, &d);
 	}
 	return eom_tempfail(ctx, s, line, why);
+}
+
+/* Why an NDR to the sender would not be delivered: its domain failed the sender check for good.
+ * NULL when it may be sent. */
+static const char *sender_unreachable(const struct session *s, char *buf, size_t size)
+{
+	struct check_result r;
+
+	if (!s->msg.sender_result)
+		return NULL;
+	check_result_domain(POLICY_CHECK_SENDER, s->msg.sender_result, s->msg.sender_domain, &r);
+	switch (r.outcome) {
+	case POLICY_OUTCOME_NXDOMAIN:
+	case POLICY_OUTCOME_NO_ADDRESS:
+	case POLICY_OUTCOME_NULL_MX:
+	case POLICY_OUTCOME_MX_UNRESOLVABLE:
+	case POLICY_OUTCOME_LOOPBACK:
+		snprintf(buf, size, "the sender's domain %s cannot receive mail (%s)", s->msg.sender_domain,
+			 policy_outcome_name(r.outcome));
+		return buf;
+	default:
+		return NULL;
+	}
+}
+
+/* Something was stored for the NDR worker: the current generation's (an older one's stops). */
+static void kick_ndr_worker(void)
+{
+	struct runtime *rt = runtime_acquire();
+
+	if (rt)
+		ndr_worker_kick(rt->ndr_worker);
+	runtime_release(rt);
+}
+
+/*
+ * Stores the diverted message with its record and NDR, and takes its diverted recipients out of
+ * the message: SMFIS_DISCARD when that was all of them, SMFIS_CONTINUE when others are still to
+ * be delivered (the caller goes on with them), SMFIS_TEMPFAIL when the store could not take it.
+ * The recipients are removed before the entry is committed: the MTA applies the removals only
+ * with a continue, so nothing is lost whichever step fails.
+ */
+static sfsistat eom_divert(SMFICTX *ctx, struct session *s, struct strbuf *line)
+{
+	struct diversion *dv = s->msg.diversion;
+	size_t n = diversion_recipient_count(dv);
+	bool all = n >= s->msg.rcpt_accepted;
+	char id[BADMAIL_ID_SIZE], err[256], detail[256], unreachable[320];
+	enum badmail_ndr_status ndr;
+	struct diversion_facts facts = {
+		.reporting_host = s->mta_host,
+		.now = time(NULL),
+		.queue_id = s->msg.queue_id,
+		.session = s->id,
+		.client_name = s->client_name,
+		.client_address = s->client_ip,
+		.helo = s->helo,
+		.envelope_sender = s->msg.from,
+		.sender_unreachable = sender_unreachable(s, unreachable, sizeof(unreachable)),
+	};
+
+	s->msg.diversion = NULL;	/* committed or aborted below: freed either way */
+	snprintf(id, sizeof(id), "%s", diversion_id(dv));
+	for (size_t i = 0; !all && i < n; i++) {
+		if (!mta_delete_recipient(ctx, diversion_recipient_mta_form(dv, i))) {
+			diversion_abort(dv);
+			return eom_tempfail(ctx, s, line, "the MTA refused to remove a diverted recipient");
+		}
+	}
+	if (diversion_commit(dv, &facts, &ndr, detail, sizeof(detail), err, sizeof(err)) != 0) {
+		char why[320];
+		snprintf(why, sizeof(why), "badmail_dir cannot take the message: %s", err);
+		strbuf_appendf(line, " diverted=%zu", n);
+		return eom_tempfail(ctx, s, line, why);
+	}
+	if (ndr == BADMAIL_NDR_PENDING)
+		kick_ndr_worker();
+	strbuf_appendf(line, " diverted=%zu", n);
+	strbuf_append_kv(line, "badmail", id);
+	strbuf_append_kv(line, "ndr", badmail_ndr_status_name(ndr));
+	if (*detail)
+		strbuf_append_kv(line, "ndr_reason", detail);
+	if (!all)
+		return SMFIS_CONTINUE;
+	strbuf_append_kv(line, "action", "divert");
+	return SMFIS_DISCARD;
 }
 
 /* The check an X-DNSGuard field is for: the first tagged one, else the first it reports. */
@@ -376,6 +547,7 @@ static enum policy_check summary_check(const struct session *s)
 
 sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 {
+	const char *action = "accept";
 	char value[1024], summary[256] = "";
 	struct check_result r;
 	struct strbuf sb;
@@ -386,6 +558,9 @@ sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 		strbuf_append_kv(line, "action", "accept");
 		return SMFIS_CONTINUE;
 	}
+	/* every recipient diverted: nothing else is done to a message that is discarded */
+	if (s->msg.diversion && diversion_recipient_count(s->msg.diversion) >= s->msg.rcpt_accepted)
+		return eom_divert(ctx, s, line);
 	/* forged or looped copies of our fields go first, every one of them, or the message waits:
 	 * highest index first, so the lower indexes still hold */
 	if (s->msg.ar_delete_lost)
@@ -442,17 +617,17 @@ sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line)
 		char reason[256];
 		snprintf(reason, sizeof(reason), "dnsguard: %s %s (rule %s)", policy_check_name(s->msg.quarantine_check),
 			 policy_outcome_name(s->msg.quarantine_outcome), s->msg.quarantine_rule);
-		if (!mta_quarantine(ctx, reason)) {
-			if ((st = eom_change_refused(ctx, s, line, s->msg.quarantine_check,
-						     "the MTA refused to quarantine the message")) != SMFIS_CONTINUE)
-				return st;
-			strbuf_append_kv(line, "action", "accept");
-			return SMFIS_CONTINUE;
-		}
-		strbuf_append_kv(line, "action", "quarantine");
-	} else {
-		strbuf_append_kv(line, "action", "accept");
+		if (mta_quarantine(ctx, reason))
+			action = "quarantine";
+		else if ((st = eom_change_refused(ctx, s, line, s->msg.quarantine_check,
+						  "the MTA refused to quarantine the message")) != SMFIS_CONTINUE)
+			return st;
 	}
+	/* some recipients diverted: stored last, once nothing else can tempfail the message (a retry
+	 * would store it twice) */
+	if (s->msg.diversion && (st = eom_divert(ctx, s, line)) != SMFIS_CONTINUE)
+		return st;
+	strbuf_append_kv(line, "action", action);
 	return SMFIS_CONTINUE;
 }
 

@@ -20,14 +20,21 @@ void verdicts_helo(struct session *s);
 /* At MAIL: parses the MTA's argument as it came (with its angle brackets) and starts the
  * sender check. */
 void verdicts_mail(struct session *s, const char *argument);
-/* Decides every check for this recipient; sets the reply and returns SMFIS_REJECT/TEMPFAIL
- * when the policy says so, else SMFIS_CONTINUE. */
-sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient);
-/* Notes header fields that claim to be ours. */
+/* Decides every check for this recipient (without <>; `argument` is the MTA's own form of it);
+ * sets the reply and returns SMFIS_REJECT/TEMPFAIL when the policy says so, else
+ * SMFIS_CONTINUE.  A recipient a rule diverts is accepted and noted in the message's diversion,
+ * begun at the first one (badmail_dir cannot take it: SMFIS_TEMPFAIL). */
+sfsistat verdicts_rcpt(SMFICTX *ctx, struct session *s, const char *recipient, const char *argument);
+/* Notes header fields that claim to be ours; stores each field when the message is diverted. */
 void verdicts_header(struct session *s, const char *name, const char *value);
-/* End of message: removes forged fields, adds ours, quarantines if asked; appends the checks'
- * outcomes and the action to the message log line.  SMFIS_TEMPFAIL (with a reply set) when a
- * forged field could not be removed: a forgery is never delivered; else SMFIS_CONTINUE. */
+/* Stores a body chunk when the message is diverted: true; false when the body is not needed. */
+bool verdicts_body(struct session *s, const void *chunk, size_t len);
+/* End of message: stores a diverted message and its NDR in the badmail store, then discards it
+ * (every recipient diverted) or removes the diverted recipients; removes forged fields, adds
+ * ours, quarantines if asked; appends the checks' outcomes and the action to the message log
+ * line.  SMFIS_TEMPFAIL (with a reply set) when the store could not take the message or a forged
+ * field could not be removed: a message is never discarded unless stored, a forgery never
+ * delivered; SMFIS_DISCARD when every recipient was diverted; else SMFIS_CONTINUE. */
 sfsistat verdicts_eom(SMFICTX *ctx, struct session *s, struct strbuf *line);
 /* Frees what belongs to the connection, its message included (at close). */
 void verdicts_end_session(struct session *s);

@@ -83,3 +83,13 @@ bool mta_quarantine(SMFICTX *ctx, const char *reason)
 	snprintf(fake_mta.quarantined, sizeof(fake_mta.quarantined), "%s", reason);
 	return true;
 }
+
+bool mta_delete_recipient(SMFICTX *ctx, const char *recipient)
+{
+	(void)ctx;
+	if (fake_mta.refuse_delrcpt)
+		return false;
+	size_t used = strlen(fake_mta.deleted_rcpts);
+	snprintf(fake_mta.deleted_rcpts + used, sizeof(fake_mta.deleted_rcpts) - used, "%s\n", recipient);
+	return true;
+}

@@ -20,8 +20,9 @@ struct fake_mta {
 	char last_deleted[128];
 	char prepended[4096];		/* "Name: value\n" per field, in order */
 	char quarantined[512];
+	char deleted_rcpts[1024];	/* "<rcpt>\n" per recipient removed, in order */
 	/* make the next calls of a kind fail */
-	bool refuse_reply, refuse_delete, refuse_prepend, refuse_quarantine;
+	bool refuse_reply, refuse_delete, refuse_prepend, refuse_quarantine, refuse_delrcpt;
 };
 
 extern struct fake_mta fake_mta;
