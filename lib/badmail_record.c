@@ -9,37 +9,21 @@
 
 #include <jansson.h>
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, at most
- * U+10FFFF), or 0. */
-static size_t utf8_sequence(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		unsigned char lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		unsigned char lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
+#include "printable.h"
 
 /* A JSON string of any bytes: valid UTF-8 as is, each other byte as the four characters \xHH. */
 static json_t *text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const unsigned char *p = (const unsigned char *)(s ? s : ""), *end;
 	size_t len = strlen((const char *)p), n = 0;
 	char *out = malloc(len * 4 + 1);
 	json_t *j;
 
 	if (!out)
 		return NULL;
+	end = p + len;
 	while (*p) {
-		size_t seq = utf8_sequence(p);
+		size_t seq = printable_utf8_length(p, (size_t)(end - p));
 		if (seq) {
 			memcpy(out + n, p, seq);
 			n += seq;
