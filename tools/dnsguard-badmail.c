@@ -436,7 +436,9 @@ static void fill_row(struct row *row, const char *id, const struct badmail_recor
 	if (r->recipient_count == 0) {
 		row->cells[COLUMN_RECIPIENTS] = strdup("none");
 	} else {
-		snprintf(extra, sizeof(extra), r->recipient_count > 1 ? " (+%zu)" : "", r->recipient_count - 1);
+		extra[0] = '\0';
+		if (r->recipient_count > 1)
+			snprintf(extra, sizeof(extra), " (+%zu)", r->recipient_count - 1);
 		row->cells[COLUMN_RECIPIENTS] = cell("", r->recipients[0].address, extra);
 	}
 	snprintf(extra, sizeof(extra), "%s%s", badmail_ndr_status_name(r->ndr), r->released ? ", released" : "");
