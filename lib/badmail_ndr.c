@@ -24,18 +24,6 @@ struct flush {
 	int handled;
 };
 
-/* An address sendmail(1) can be given as is: printable ASCII without spaces, and nothing the
- * record had to write as \xHH (a quoted local part with a space is kept, not sent). */
-static bool ascii_address(const char *a)
-{
-	if (!*a)
-		return false;
-	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
-		if (*p <= ' ' || *p >= 0x7f || (*p == '\\' && p[1] == 'x'))
-			return false;
-	return true;
-}
-
 /* Writes the outcome into the record; the file goes only once the record says so. */
 static void settle(struct flush *f, const char *id, const char *json, size_t len,
 		   const struct badmail_record_summary *summary, enum badmail_ndr_status status, const char *detail)
@@ -80,7 +68,7 @@ static int one_entry(const char *id, void *arg)
 	}
 	if ((fd = badmail_store_open_file(f->store, id, "ndr", err, sizeof(err))) < 0) {
 		settle(f, id, json, len, &summary, BADMAIL_NDR_STORED, "the entry holds no NDR to send");
-	} else if (!ascii_address(summary.sender)) {
+	} else if (!badmail_record_address_sendable(summary.sender)) {
 		settle(f, id, json, len, &summary, BADMAIL_NDR_STORED,
 		       "the sender's address cannot be given to sendmail as ASCII");
 	} else {

@@ -9,37 +9,21 @@
 
 #include <jansson.h>
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, at most
- * U+10FFFF), or 0. */
-static size_t utf8_sequence(const unsigned char *p)
-{
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		unsigned char lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		unsigned char lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
+#include "printable.h"
 
 /* A JSON string of any bytes: valid UTF-8 as is, each other byte as the four characters \xHH. */
 static json_t *text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const unsigned char *p = (const unsigned char *)(s ? s : ""), *end;
 	size_t len = strlen((const char *)p), n = 0;
 	char *out = malloc(len * 4 + 1);
 	json_t *j;
 
 	if (!out)
 		return NULL;
+	end = p + len;
 	while (*p) {
-		size_t seq = utf8_sequence(p);
+		size_t seq = printable_utf8_length(p, (size_t)(end - p));
 		if (seq) {
 			memcpy(out + n, p, seq);
 			n += seq;
@@ -246,27 +230,203 @@ int badmail_record_read(const char *json, size_t len, struct badmail_record_summ
 	return ok ? 0 : -1;
 }
 
-char *badmail_record_set_ndr(const char *json, size_t len, enum badmail_ndr_status status, const char *detail,
-			     time_t when, size_t *outlen, char *err, size_t errlen)
+/* The record with member `key` set to `value` (whose reference it takes), everything else kept. */
+static char *replace_member(const char *json, size_t len, const char *key, json_t *value, size_t *outlen, char *err,
+			    size_t errlen)
 {
-	json_t *root = load(json, len, err, errlen), *ndr = json_object();
+	json_t *root = load(json, len, err, errlen);
 	char *out = NULL;
 	bool ok;
 
-	ok = root && put(ndr, "status", json_string(badmail_ndr_status_name(status)));
+	if (!root) {
+		json_decref(value);
+		return NULL;
+	}
+	ok = put(root, key, value);
+	if (ok)
+		out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!out) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return with_newline(out, outlen);
+}
+
+char *badmail_record_set_ndr(const char *json, size_t len, enum badmail_ndr_status status, const char *detail,
+			     time_t when, size_t *outlen, char *err, size_t errlen)
+{
+	json_t *ndr = json_object();
+	bool ok;
+
+	ok = put(ndr, "status", json_string(badmail_ndr_status_name(status)));
 	if (ok && detail && *detail)
 		ok = put(ndr, "detail", text(detail));
 	if (ok && when)
 		ok = put(ndr, "time", timestamp(when));
-	ok = ok && put(root, "ndr", json_incref(ndr));
-	if (ok)
-		out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(ndr);
-	json_decref(root);
-	if (!out) {
-		if (ok)
-			snprintf(err, errlen, "out of memory");
+	if (!ok) {
+		json_decref(ndr);
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	return with_newline(out, outlen);
+	return replace_member(json, len, "ndr", ndr, outlen, err, errlen);
+}
+
+char *badmail_record_set_released(const char *json, size_t len, time_t when, size_t recipients, size_t *outlen,
+				  char *err, size_t errlen)
+{
+	json_t *released = json_object();
+
+	if (!put(released, "time", timestamp(when)) ||
+	    !put(released, "recipients", json_integer((json_int_t)recipients))) {
+		json_decref(released);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return replace_member(json, len, "released", released, outlen, err, errlen);
+}
+
+bool badmail_record_address_sendable(const char *a)
+{
+	if (!*a)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || (*p == '\\' && p[1] == 'x'))
+			return false;
+	return true;
+}
+
+/* ---- read back whole ---------------------------------------------------------------------------- */
+
+/* A copy of string member `key` of `o`, "" when it is missing or not a string; NULL (and *ok
+ * false) when out of memory. */
+static char *dup_member(json_t *o, const char *key, bool *ok)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	char *copy = strdup(v ? v : "");
+
+	if (!copy)
+		*ok = false;
+	return copy;
+}
+
+static long long number_member(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+static bool parse_recipient(json_t *o, struct badmail_parsed_recipient *r)
+{
+	json_t *dns = json_object_get(o, "dns");
+	bool ok = true;
+
+	r->address = dup_member(o, "address", &ok);
+	r->check = dup_member(o, "check", &ok);
+	r->outcome = dup_member(o, "outcome", &ok);
+	r->action = dup_member(o, "action", &ok);
+	r->rule = dup_member(o, "rule", &ok);
+	r->reply = dup_member(o, "reply", &ok);
+	r->name = dup_member(o, "name", &ok);
+	r->cause = dup_member(o, "cause", &ok);
+	r->has_dns = json_is_object(dns);
+	/* an absent "dns" reads as an empty one, so that every string can be printed */
+	r->dns.q = dup_member(dns, "q", &ok);
+	r->dns.outcome = dup_member(dns, "outcome", &ok);
+	r->dns.rcode = dup_member(dns, "rcode", &ok);
+	r->dns.transport = dup_member(dns, "transport", &ok);
+	r->dns.cause = dup_member(dns, "cause", &ok);
+	r->dns.dnssec = dup_member(dns, "dnssec", &ok);
+	r->dns.why_bogus = dup_member(dns, "why_bogus", &ok);
+	r->dns.ms = number_member(dns, "ms");
+	r->dns.ttl = number_member(dns, "ttl");
+	return ok;
+}
+
+static void free_recipient(struct badmail_parsed_recipient *r)
+{
+	char *strings[] = {r->address, r->check, r->outcome, r->action, r->rule, r->reply, r->name, r->cause,
+			   r->dns.q, r->dns.outcome, r->dns.rcode, r->dns.transport, r->dns.cause, r->dns.dnssec,
+			   r->dns.why_bogus};
+
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		free(strings[i]);
+}
+
+void badmail_record_parsed_free(struct badmail_record_parsed *r)
+{
+	if (!r)
+		return;
+	char *strings[] = {r->id, r->time, r->queue_id, r->session, r->client_name, r->client_address, r->helo,
+			   r->sender, r->ndr_detail, r->ndr_time, r->released_time};
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		free(strings[i]);
+	for (size_t i = 0; i < r->recipient_count; i++)
+		free_recipient(&r->recipients[i]);
+	free(r->recipients);
+	memset(r, 0, sizeof(*r));
+}
+
+int badmail_record_parse(const char *json, size_t len, struct badmail_record_parsed *out, char *err, size_t errlen)
+{
+	json_t *root = load(json, len, err, errlen), *list, *ndr, *client, *released;
+	const char *missing = NULL;
+	bool ok = true;
+
+	memset(out, 0, sizeof(*out));
+	if (!root)
+		return -1;
+	list = json_object_get(root, "recipients");
+	ndr = json_object_get(root, "ndr");
+	client = json_object_get(root, "client");
+	released = json_object_get(root, "released");
+	if (!json_is_string(json_object_get(root, "id")))
+		missing = "id";
+	else if (!json_is_string(json_object_get(root, "time")))
+		missing = "time";
+	else if (!json_is_string(json_object_get(root, "sender")))
+		missing = "sender";
+	else if (!json_is_array(list))
+		missing = "recipients";
+	else if (!badmail_ndr_status_from_name(json_string_value(json_object_get(ndr, "status")), &out->ndr))
+		missing = "ndr";
+	if (missing) {
+		snprintf(err, errlen, "record: no valid \"%s\" member", missing);
+		json_decref(root);
+		return -1;
+	}
+	out->id = dup_member(root, "id", &ok);
+	out->time = dup_member(root, "time", &ok);
+	out->queue_id = dup_member(root, "queue_id", &ok);
+	out->session = dup_member(root, "session", &ok);
+	out->client_name = dup_member(client, "name", &ok);
+	out->client_address = dup_member(client, "address", &ok);
+	out->helo = dup_member(root, "helo", &ok);
+	out->sender = dup_member(root, "sender", &ok);
+	out->ndr_detail = dup_member(ndr, "detail", &ok);
+	out->ndr_time = dup_member(ndr, "time", &ok);
+	out->released = json_is_object(released);
+	out->released_time = dup_member(released, "time", &ok);
+	out->released_recipients = number_member(released, "recipients");
+	if (ok && json_array_size(list) && !(out->recipients = calloc(json_array_size(list), sizeof(*out->recipients))))
+		ok = false;
+	for (size_t i = 0; ok && i < json_array_size(list); i++) {
+		json_t *one = json_array_get(list, i);
+		out->recipient_count++;
+		if (!json_is_object(one)) {
+			snprintf(err, errlen, "record: recipient %zu is not an object", i + 1);
+			json_decref(root);
+			badmail_record_parsed_free(out);
+			return -1;
+		}
+		ok = parse_recipient(one, &out->recipients[i]);
+	}
+	json_decref(root);
+	if (!ok) {
+		snprintf(err, errlen, "out of memory");
+		badmail_record_parsed_free(out);
+		return -1;
+	}
+	return 0;
 }

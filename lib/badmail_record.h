@@ -17,7 +17,10 @@
  *                    "name": "nx.example", "cause": "",
  *                    "dns": {"q": "nx.example./MX", "outcome": "nxdomain", "rcode": "NXDOMAIN",
  *                            "ms": 31, "ttl": 900, "transport": "udp-tcp"}}],
- *    "ndr": {"status": "submitted", "detail": "queue id 4Tk3Zq2K1Lz", "time": "..."}}
+ *    "ndr": {"status": "submitted", "detail": "queue id 4Tk3Zq2K1Lz", "time": "..."},
+ *    "released": {"time": "2026-12-05T09:12:00Z", "recipients": 1}}
+ *
+ * "released" is there once dnsguard-badmail has re-injected the message (the last time it did).
  */
 #ifndef DNSGUARD_BADMAIL_RECORD_H
 #define DNSGUARD_BADMAIL_RECORD_H
@@ -74,5 +77,43 @@ int badmail_record_read(const char *json, size_t len, struct badmail_record_summ
  * was; malloc'd, ending in a newline.  NULL with a reason. */
 char *badmail_record_set_ndr(const char *json, size_t len, enum badmail_ndr_status status, const char *detail,
 			     time_t when, size_t *outlen, char *err, size_t errlen);
+
+/*
+ * A record read back whole (dnsguard-badmail show and list): every member as the record has it,
+ * "" (or -1 for a number) when the record leaves it out.  The strings belong to the struct;
+ * badmail_record_parsed_free frees them.
+ */
+struct badmail_parsed_dns {
+	char *q, *outcome, *rcode, *transport, *cause, *dnssec, *why_bogus;
+	long long ms, ttl;
+};
+struct badmail_parsed_recipient {
+	char *address, *check, *outcome, *action, *rule, *reply, *name, *cause;
+	bool has_dns;
+	struct badmail_parsed_dns dns;
+};
+struct badmail_record_parsed {
+	char *id, *time, *queue_id, *session, *client_name, *client_address, *helo, *sender;
+	struct badmail_parsed_recipient *recipients;
+	size_t recipient_count;
+	enum badmail_ndr_status ndr;
+	char *ndr_detail, *ndr_time;
+	bool released;
+	char *released_time;
+	long long released_recipients;
+};
+/* Reads a record (version 1: "id", "time", "sender", "recipients" and "ndr" must be there).  -1
+ * with a reason for anything else, and *out then holds nothing to free. */
+int badmail_record_parse(const char *json, size_t len, struct badmail_record_parsed *out, char *err, size_t errlen);
+void badmail_record_parsed_free(struct badmail_record_parsed *record);
+
+/* The record with its "released" member set (when, how many recipients), everything else kept as
+ * it was; malloc'd, ending in a newline.  NULL with a reason. */
+char *badmail_record_set_released(const char *json, size_t len, time_t when, size_t recipients, size_t *outlen,
+				  char *err, size_t errlen);
+
+/* Whether an address read back from a record can be given to sendmail(1) as it is: printable
+ * ASCII without spaces, and nothing the record had to write as \xHH. */
+bool badmail_record_address_sendable(const char *address);
 
 #endif

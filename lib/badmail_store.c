@@ -60,6 +60,30 @@ bool badmail_id_valid(const char *id)
 	return true;
 }
 
+bool badmail_id_time(const char *id, time_t *out)
+{
+	int year, month, day, hour, minute, second;
+	struct tm tm = {0};
+	time_t t;
+
+	if (!badmail_id_valid(id) ||
+	    sscanf(id, "%4d%2d%2dT%2d%2d%2d", &year, &month, &day, &hour, &minute, &second) != 6)
+		return false;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = month - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = minute;
+	tm.tm_sec = second;
+	t = timegm(&tm);
+	/* timegm turns 31 February into 3 March: only a time that comes back as written is one */
+	if (tm.tm_year != year - 1900 || tm.tm_mon != month - 1 || tm.tm_mday != day || tm.tm_hour != hour ||
+	    tm.tm_min != minute || tm.tm_sec != second)
+		return false;
+	*out = t;
+	return true;
+}
+
 static int new_id(char id[BADMAIL_ID_SIZE], char *err, size_t errlen)
 {
 	unsigned char random[8];
@@ -495,6 +519,50 @@ out:
 		close(fd);
 	close(dir);
 	return rc;
+}
+
+int badmail_store_delete(struct badmail_store *s, const char *id, char *err, size_t errlen)
+{
+	char gone[BADMAIL_ID_SIZE + 8];
+	struct stat st;
+
+	if (!badmail_id_valid(id)) {
+		snprintf(err, errlen, "not an entry id");
+		errno = EINVAL;
+		return -1;
+	}
+	/* a name of its own in tmp/: never the one a session writing an entry could be using */
+	snprintf(gone, sizeof(gone), "%s.delete", id);
+	if (fstatat(s->tmp, gone, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		remove_dir(s->tmp, gone);	/* what an interrupted delete of this entry left */
+	/* the link itself when one was planted in entries/: rename never follows it */
+	if (renameat(s->entries, id, s->tmp, gone) != 0) {
+		int saved = errno;
+		if (saved == ENOENT)
+			snprintf(err, errlen, "%s: no such entry", id);
+		else
+			set_err(err, errlen, id, saved);
+		errno = saved;
+		return -1;
+	}
+	if (fsync(s->entries) != 0) {
+		int saved = errno;
+		/* gone from entries/, perhaps not durably: a crash may bring it back whole, never half */
+		remove_dir(s->tmp, gone);
+		snprintf(err, errlen, "%s: removed, but fsync of entries failed: %s", id, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	remove_dir(s->tmp, gone);
+	if (fstatat(s->tmp, gone, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		snprintf(err, errlen, "%s: moved out of entries into tmp, but not removed there (the next start of "
+				      "dnsguard removes it)",
+			 id);
+		errno = ENOTEMPTY;
+		return -1;
+	}
+	(void)fsync(s->tmp);
+	return 0;
 }
 
 /* ---- reading committed entries ------------------------------------------------------------------ */

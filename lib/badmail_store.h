@@ -10,6 +10,7 @@
  *
  * Layout under badmail_dir (stable: admins and scripts read it):
  *   tmp/ID/                 an entry being written (removed at open)
+ *   tmp/ID.delete/          an entry being deleted (likewise)
  *   entries/ID/message      the message as received, with dnsguard's trace header first
  *   entries/ID/record.json  why it was diverted, with the DNS evidence, and the NDR's status
  *   entries/ID/ndr          the NDR, when it was not sent
@@ -29,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #define BADMAIL_ID_SIZE 33	/* "20261204T144500-0123456789abcdef" and NUL */
 
@@ -60,6 +62,9 @@ int badmail_store_usage(struct badmail_store *store, struct badmail_usage *out, 
 
 /* Whether `id` has the form of an entry id (the command checks what an admin typed). */
 bool badmail_id_valid(const char *id);
+/* The UTC time an id begins with (when its entry was begun); false when `id` is not valid or
+ * names no real time (20261341T...). */
+bool badmail_id_time(const char *id, time_t *out);
 
 /*
  * Starts an entry: checks the limits, makes tmp/ID/ and opens its message file.  NULL with a
@@ -98,5 +103,15 @@ int badmail_store_remove_file(struct badmail_store *store, const char *id, const
 /* Replaces file `name` of committed entry `id` whole (temporary file, fsync, rename, fsync). */
 int badmail_store_replace(struct badmail_store *store, const char *id, const char *name, const void *data, size_t len,
 			  char *err, size_t errlen);
+
+/*
+ * Removes committed entry `id`, safe beside a running daemon and its NDR worker: one rename moves
+ * the entry from entries/ into tmp/ (so it vanishes whole, and a reader finds it or not, never
+ * half of it; entries/ is fsync'd), then its files and directory are removed there.  What a crash
+ * leaves in tmp/ is removed at the next start.  -1 with a reason: "no such entry" (errno ENOENT)
+ * when entries/ has no `id`, or the error; nothing has changed unless the reason says the entry
+ * was moved out but not removed.
+ */
+int badmail_store_delete(struct badmail_store *store, const char *id, char *err, size_t errlen);
 
 #endif

@@ -693,6 +693,39 @@ static const char *name_of(const struct decision *d, char *buf, size_t size)
 	return buf;
 }
 
+const char *ndr_outcome_phrase(enum policy_outcome outcome)
+{
+	switch (outcome) {
+	case POLICY_OUTCOME_NXDOMAIN:
+	case POLICY_OUTCOME_NO_ADDRESS:
+	case POLICY_OUTCOME_UNRESOLVABLE:
+		return "not found";
+	case POLICY_OUTCOME_MX_UNRESOLVABLE:
+		return "has no mail host that resolves";
+	case POLICY_OUTCOME_NULL_MX:
+		return "does not accept mail (null MX)";
+	case POLICY_OUTCOME_LOOPBACK:
+		return "has only loopback mail hosts";
+	case POLICY_OUTCOME_TEMPERROR:
+		return "could not be looked up in DNS";
+	case POLICY_OUTCOME_BOGUS:
+		return "failed DNSSEC validation";
+	case POLICY_OUTCOME_FAIL:
+	case POLICY_OUTCOME_PERMERROR:
+		return "has no valid reverse DNS";
+	case POLICY_OUTCOME_MISMATCH:
+		return "does not resolve to the client's address";
+	case POLICY_OUTCOME_SYNTAX:
+		return "cannot be parsed";
+	case POLICY_OUTCOME_UNDECIDED:
+		return "could not be checked";
+	case POLICY_OUTCOME_OK:
+	case POLICY_OUTCOME_PASS:
+		return NULL;
+	}
+	return NULL;
+}
+
 /*
  * The Diagnostic-Code text: the decision's own reply when it is a permanent one, else the reply
  * dnsguard would have given at RCPT ("550 5.1.2 Domain nx.example not found").  Printable ASCII.
@@ -710,44 +743,8 @@ static void diagnostic_of(const struct decision *d, const char *status, struct s
 		return;
 	}
 	ascii_of(name_of(d, name, sizeof(name)), name, sizeof(name));
-	switch (d->outcome) {
-	case POLICY_OUTCOME_NXDOMAIN:
-	case POLICY_OUTCOME_NO_ADDRESS:
-	case POLICY_OUTCOME_UNRESOLVABLE:
-		what = "not found";
-		break;
-	case POLICY_OUTCOME_MX_UNRESOLVABLE:
-		what = "has no mail host that resolves";
-		break;
-	case POLICY_OUTCOME_NULL_MX:
-		what = "does not accept mail (null MX)";
-		break;
-	case POLICY_OUTCOME_LOOPBACK:
-		what = "has only loopback mail hosts";
-		break;
-	case POLICY_OUTCOME_TEMPERROR:
-		what = "could not be looked up in DNS";
-		break;
-	case POLICY_OUTCOME_BOGUS:
-		what = "failed DNSSEC validation";
-		break;
-	case POLICY_OUTCOME_FAIL:
-	case POLICY_OUTCOME_PERMERROR:
-		what = "has no valid reverse DNS";
-		break;
-	case POLICY_OUTCOME_MISMATCH:
-		what = "does not resolve to the client's address";
-		break;
-	case POLICY_OUTCOME_SYNTAX:
-		what = "cannot be parsed";
-		break;
-	case POLICY_OUTCOME_UNDECIDED:
-		what = "could not be checked";
-		break;
-	case POLICY_OUTCOME_OK:
-	case POLICY_OUTCOME_PASS:
-		break;
-	}
+	if (ndr_outcome_phrase(d->outcome))
+		what = ndr_outcome_phrase(d->outcome);
 	strbuf_appendf(sb, "%s %s dnsguard %s check: %s %s", strcmp(status, "5.1.10") == 0 ? "556" : "550", status,
 		       policy_check_name(d->check), name[0] ? name : "the name", what);
 	if (d->cause[0])

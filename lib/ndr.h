@@ -86,5 +86,8 @@ int ndr_build(const struct ndr_input *in, FILE *out, char *err, size_t errlen);
 /* The RFC 3463 status reported for a decision: its enhanced code when that is permanent (5.x.x),
  * else one that fits its check and outcome (5.1.2, 5.1.10, 5.4.4, ...).  Returns buf. */
 const char *ndr_status(const struct decision *decision, char *buf, size_t size);
+/* What a check's outcome says of its name, as the Diagnostic-Code words it ("not found", "does
+ * not accept mail (null MX)"); NULL for an outcome that is no failure (ok, pass). */
+const char *ndr_outcome_phrase(enum policy_outcome outcome);
 
 #endif

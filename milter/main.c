@@ -47,6 +47,7 @@
 #include "config.h"
 #include "log.h"
 #include "preflight.h"
+#include "privileges.h"
 #include "runtime.h"
 
 #ifndef PACKAGE_VERSION
@@ -402,10 +403,9 @@ static void drop_privileges(const struct config *config, uid_t uid, gid_t gid)
 	}
 	if (!config->user[0])
 		return;
-	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-		startup_failed("user %s: cannot switch to it: %m", config->user);
-	if (setuid(0) == 0)
-		startup_failed("user %s: dropping privileges failed: still able to regain root", config->user);
+	char why[512];
+	if (privileges_switch(config->user, uid, gid, why, sizeof(why)) != 0)
+		startup_failed("%s", why);
 }
 
 static const char *file_kind(mode_t mode)

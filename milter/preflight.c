@@ -11,59 +11,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "privileges.h"
+
 #define FINDINGS_MAX 4096	/* what the child may report: a line per file, with room to spare */
-
-/* getpwnam and getgrnam return NULL both for "no such name" and for a failed lookup. */
-static bool lookup_failed(int err)
-{
-	return err != 0 && err != ENOENT && err != ESRCH && err != EBADF && err != EPERM;
-}
-
-static bool check_ids(const struct config *config, uid_t *uid, gid_t *gid, struct strbuf *errors)
-{
-	bool ok = true;
-
-	*uid = geteuid();
-	*gid = getegid();
-	if (config->user[0]) {
-		errno = 0;
-		struct passwd *pw = getpwnam(config->user);
-		if (pw) {
-			*uid = pw->pw_uid;
-			*gid = pw->pw_gid;
-		} else if (lookup_failed(errno)) {
-			strbuf_appendf(errors, "user %s: cannot look it up: %s\n", config->user, strerror(errno));
-			ok = false;
-		} else {
-			strbuf_appendf(errors, "user %s: no such user (create it, or change user = in %s)\n",
-				       config->user, config->source);
-			ok = false;
-		}
-	}
-	if (config->group[0]) {
-		errno = 0;
-		struct group *gr = getgrnam(config->group);
-		if (gr) {
-			*gid = gr->gr_gid;
-		} else if (lookup_failed(errno)) {
-			strbuf_appendf(errors, "group %s: cannot look it up: %s\n", config->group, strerror(errno));
-			ok = false;
-		} else {
-			strbuf_appendf(errors, "group %s: no such group (create it, or change group = in %s)\n",
-				       config->group, config->source);
-			ok = false;
-		}
-	}
-	return ok;
-}
 
 /* `who` is "" when the process stays as it is, else "user NAME " (with the space). */
 static void check_readable(const char *key, const char *path, const char *who, struct strbuf *errors)
@@ -135,13 +91,13 @@ static void check_files_here(const struct config *config, bool badmail, const ch
 static void __attribute__((noreturn)) check_files_in_child(const struct config *config, bool badmail, uid_t uid,
 							     gid_t gid, const char *who, int out)
 {
-	char text[FINDINGS_MAX];
+	char text[FINDINGS_MAX], why[512];
 	struct strbuf findings;
 	size_t done = 0;
 
 	strbuf_init(&findings, text, sizeof(text));
-	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-		strbuf_appendf(&findings, "user %s: cannot switch to it: %s\n", config->user, strerror(errno));
+	if (privileges_switch(config->user, uid, gid, why, sizeof(why)) != 0)
+		strbuf_appendf(&findings, "%s\n", why);
 	else
 		check_files_here(config, badmail, who, &findings);
 	while (done < strbuf_len(&findings)) {
@@ -219,5 +175,6 @@ static bool check_files(const struct config *config, bool badmail, uid_t uid, gi
 bool preflight_check(const struct config *config, bool badmail, uid_t *uid, gid_t *gid, struct strbuf *errors)
 {
 	/* without the ids there is nobody to check the files as */
-	return check_ids(config, uid, gid, errors) && check_files(config, badmail, *uid, *gid, errors);
+	return privileges_lookup(config->user, config->group, config->source, uid, gid, errors) &&
+	       check_files(config, badmail, *uid, *gid, errors);
 }

@@ -157,6 +157,160 @@ static void test_hostile_bytes(void **state)
 	free(json);
 }
 
+/* What the command reads back is what was written, every recipient with its evidence. */
+static void test_parse_round_trip(void **state)
+{
+	(void)state;
+	struct dns_evidence ev = {.qname = "nx.example.", .qtype = 15, .outcome = DNS_TEMPFAIL,
+				  .cause = DNS_CAUSE_SERVFAIL, .rcode = 2, .ms = 4};
+	struct dns_evidence ev2 = {.qname = "null.example.", .qtype = 15, .outcome = DNS_NXDOMAIN, .rcode = 3,
+				   .ms = 12, .ttl = 300};
+	struct decision d = divert_decision(&ev, "nx.example"), d2 = divert_decision(&ev2, "null.example");
+	struct badmail_recipient rcpts[2] = {{.address = "bob@nx.example", .decision = &d},
+					     {.address = "eve\x1b[2J@null.example", .decision = &d2}};
+	struct badmail_record r = {.id = "20261204T144500-0123456789abcdef", .time = 1796395500, .queue_id = "4Tk3Zq1x2Fz",
+				   .session = "655e1a2b0004", .client_name = "unknown", .client_address = "192.0.2.7",
+				   .helo = "app.example.net", .sender = "app@example.net", .recipients = rcpts,
+				   .recipient_count = 2, .ndr = BADMAIL_NDR_STORED, .ndr_detail = "exited with status 75",
+				   .ndr_time = 1796395560};
+	struct badmail_record_parsed p;
+	char err[256];
+	size_t len;
+	char *json = badmail_record_json(&r, &len);
+
+	assert_int_equal(badmail_record_parse(json, len, &p, err, sizeof(err)), 0);
+	assert_string_equal(p.id, "20261204T144500-0123456789abcdef");
+	assert_string_equal(p.time, "2026-12-04T14:45:00Z");
+	assert_string_equal(p.queue_id, "4Tk3Zq1x2Fz");
+	assert_string_equal(p.session, "655e1a2b0004");
+	assert_string_equal(p.client_name, "unknown");
+	assert_string_equal(p.client_address, "192.0.2.7");
+	assert_string_equal(p.helo, "app.example.net");
+	assert_string_equal(p.sender, "app@example.net");
+	assert_int_equal(p.ndr, BADMAIL_NDR_STORED);
+	assert_string_equal(p.ndr_detail, "exited with status 75");
+	assert_string_equal(p.ndr_time, "2026-12-04T14:46:00Z");
+	assert_false(p.released);
+	assert_string_equal(p.released_time, "");
+	assert_int_equal(p.recipient_count, 2);
+	assert_string_equal(p.recipients[0].address, "bob@nx.example");
+	assert_string_equal(p.recipients[0].check, "recipient");
+	assert_string_equal(p.recipients[0].outcome, "nxdomain");
+	assert_string_equal(p.recipients[0].action, "divert");
+	assert_string_equal(p.recipients[0].rule, "apps-divert");
+	assert_string_equal(p.recipients[0].name, "nx.example");
+	assert_string_equal(p.recipients[0].reply, "");
+	assert_true(p.recipients[0].has_dns);
+	assert_string_equal(p.recipients[0].dns.q, "nx.example./MX");
+	assert_string_equal(p.recipients[0].dns.outcome, "tempfail");
+	assert_string_equal(p.recipients[0].dns.rcode, "SERVFAIL");
+	assert_string_equal(p.recipients[0].dns.cause, "servfail");
+	assert_string_equal(p.recipients[0].dns.transport, "udp-tcp");
+	assert_int_equal(p.recipients[0].dns.ms, 4);
+	assert_int_equal(p.recipients[0].dns.ttl, -1);	/* a temporary failure has none */
+	/* control bytes come back raw: escaping them is for whoever prints */
+	assert_string_equal(p.recipients[1].address, "eve\x1b[2J@null.example");
+	assert_string_equal(p.recipients[1].name, "null.example");
+	assert_int_equal(p.recipients[1].dns.ttl, 300);
+	badmail_record_parsed_free(&p);
+	free(json);
+}
+
+/* A record written by hand (or by an older dnsguard) with only what must be there. */
+static void test_parse_minimal_and_broken(void **state)
+{
+	(void)state;
+	const char *minimal = "{\"version\": 1, \"id\": \"20261204T144500-0123456789abcdef\", \"time\": "
+			      "\"2026-12-04T14:45:00Z\", \"sender\": \"\", \"recipients\": [{\"address\": \"a@b.example\"}],"
+			      " \"ndr\": {\"status\": \"none\"}}";
+	const char *broken[][2] = {
+		{"not json", "record: line 1: "},
+		{"{\"version\": 2}", "record: not a version 1 badmail record"},
+		{"{\"version\": 1, \"time\": \"x\", \"sender\": \"\", \"recipients\": [], \"ndr\": {\"status\": \"none\"}}",
+		 "record: no valid \"id\" member"},
+		{"{\"version\": 1, \"id\": \"x\", \"time\": \"x\", \"sender\": \"\", \"recipients\": {}, \"ndr\": "
+		 "{\"status\": \"none\"}}",
+		 "record: no valid \"recipients\" member"},
+		{"{\"version\": 1, \"id\": \"x\", \"time\": \"x\", \"sender\": \"\", \"recipients\": [], \"ndr\": "
+		 "{\"status\": \"lost\"}}",
+		 "record: no valid \"ndr\" member"},
+		{"{\"version\": 1, \"id\": \"x\", \"time\": \"x\", \"sender\": \"\", \"recipients\": [{}, 3], \"ndr\": "
+		 "{\"status\": \"none\"}}",
+		 "record: recipient 2 is not an object"},
+	};
+	struct badmail_record_parsed p;
+	char err[256];
+
+	assert_int_equal(badmail_record_parse(minimal, strlen(minimal), &p, err, sizeof(err)), 0);
+	assert_string_equal(p.sender, "");
+	assert_string_equal(p.queue_id, "");
+	assert_string_equal(p.client_address, "");
+	assert_string_equal(p.ndr_detail, "");
+	assert_int_equal(p.recipient_count, 1);
+	assert_string_equal(p.recipients[0].address, "a@b.example");
+	assert_string_equal(p.recipients[0].check, "");
+	assert_false(p.recipients[0].has_dns);
+	assert_string_equal(p.recipients[0].dns.q, "");
+	assert_int_equal(p.recipients[0].dns.ms, -1);
+	badmail_record_parsed_free(&p);
+	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+		assert_int_equal(badmail_record_parse(broken[i][0], strlen(broken[i][0]), &p, err, sizeof(err)), -1);
+		if (strncmp(err, broken[i][1], strlen(broken[i][1])) != 0)
+			fail_msg("%s: said \"%s\", not \"%s\"", broken[i][0], err, broken[i][1]);
+		badmail_record_parsed_free(&p);	/* nothing to free, and safe */
+	}
+}
+
+/* "released" is added (and replaced by a second release), everything else kept as it was. */
+static void test_set_released(void **state)
+{
+	(void)state;
+	const char *before = "{\"version\": 1, \"id\": \"20261204T144500-0123456789abcdef\", \"time\": "
+			     "\"2026-12-04T14:45:00Z\", \"sender\": \"app@example.net\", \"recipients\": "
+			     "[{\"address\": \"a@b.example\"}], \"ndr\": {\"status\": \"submitted\"}, \"extra\": [1, 2]}";
+	struct badmail_record_parsed p;
+	char err[256];
+	size_t len, len2;
+	char *once = badmail_record_set_released(before, strlen(before), 1796395560, 1, &len, err, sizeof(err));
+	char *twice;
+	json_t *root;
+
+	assert_non_null(once);
+	assert_int_equal(once[len - 1], '\n');
+	root = parse(once);
+	assert_string_equal(str(root, "released.time"), "2026-12-04T14:46:00Z");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(root, "released"), "recipients")), 1);
+	assert_string_equal(str(root, "ndr.status"), "submitted");
+	assert_int_equal(json_array_size(json_object_get(root, "extra")), 2);
+	json_decref(root);
+	assert_int_equal(badmail_record_parse(once, len, &p, err, sizeof(err)), 0);
+	assert_true(p.released);
+	assert_string_equal(p.released_time, "2026-12-04T14:46:00Z");
+	assert_int_equal(p.released_recipients, 1);
+	badmail_record_parsed_free(&p);
+
+	twice = badmail_record_set_released(once, len, 1796395620, 1, &len2, err, sizeof(err));
+	root = parse(twice);
+	assert_string_equal(str(root, "released.time"), "2026-12-04T14:47:00Z");
+	json_decref(root);
+	free(twice);
+	free(once);
+	assert_null(badmail_record_set_released("{}", 2, 1, 1, &len, err, sizeof(err)));
+	assert_string_equal(err, "record: not a version 1 badmail record");
+}
+
+static void test_address_sendable(void **state)
+{
+	(void)state;
+	assert_true(badmail_record_address_sendable("app@example.net"));
+	assert_true(badmail_record_address_sendable("a+b=c@[192.0.2.1]"));
+	assert_false(badmail_record_address_sendable(""));
+	assert_false(badmail_record_address_sendable("a b@example.net"));
+	assert_false(badmail_record_address_sendable("a\x1b@example.net"));
+	assert_false(badmail_record_address_sendable("j\xc3\xb6rg@example.net"));
+	assert_false(badmail_record_address_sendable("bad\\xff@example.net"));	/* as the record writes a raw byte */
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -168,6 +322,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_fields),
 		cmocka_unit_test(test_hostile_bytes),
+		cmocka_unit_test(test_parse_round_trip),
+		cmocka_unit_test(test_parse_minimal_and_broken),
+		cmocka_unit_test(test_set_released),
+		cmocka_unit_test(test_address_sendable),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

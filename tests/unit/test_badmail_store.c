@@ -1,7 +1,8 @@
 /*
  * Unit tests for the badmail store (lib/badmail_store): the layout and its modes, entries that
  * appear whole or not at all, crash leftovers removed at open, ids, the limits, record
- * replacement, and links planted in the store refused rather than followed.
+ * replacement, deletion beside a running writer, and links planted in the store refused rather
+ * than followed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -248,6 +249,101 @@ static void test_limits(void **state)
 	badmail_store_close(s);
 }
 
+/* An entry's time is read off its id, and only a real time counts. */
+static void test_id_time(void **state)
+{
+	(void)state;
+	time_t t = 42;
+
+	assert_true(badmail_id_time("20261204T144500-0123456789abcdef", &t));
+	assert_int_equal(t, 1796395500);
+	assert_true(badmail_id_time("19700101T000000-0000000000000000", &t));
+	assert_int_equal(t, 0);
+	assert_true(badmail_id_time("20240229T235959-0000000000000000", &t));
+	assert_int_equal(t, 1709251199);
+	t = 42;
+	assert_false(badmail_id_time("20250229T000000-0000000000000000", &t));	/* no 29 February */
+	assert_false(badmail_id_time("20261301T000000-0000000000000000", &t));
+	assert_false(badmail_id_time("20261204T246000-0000000000000000", &t));
+	assert_false(badmail_id_time("20261204T144560-0123456789abcdef", &t));
+	assert_false(badmail_id_time("20261204T144500-0123456789abcdeF", &t));
+	assert_false(badmail_id_time(NULL, &t));
+	assert_int_equal(t, 42);
+}
+
+static void commit_entry(struct badmail_store *s, char id[BADMAIL_ID_SIZE])
+{
+	char err[256];
+	struct badmail_entry *e = badmail_entry_begin(s, err, sizeof(err));
+
+	assert_non_null(e);
+	snprintf(id, BADMAIL_ID_SIZE, "%s", badmail_entry_id(e));
+	assert_int_equal(badmail_entry_write(e, "Subject: x\n\nx\n", 15, err, sizeof(err)), 0);
+	assert_int_equal(badmail_entry_add_file(e, "record.json", "{}\n", 3, err, sizeof(err)), 0);
+	assert_int_equal(badmail_entry_add_file(e, "ndr", "ndr\n", 4, err, sizeof(err)), 0);
+	assert_int_equal(badmail_entry_commit(e, err, sizeof(err)), 0);
+}
+
+/* An entry goes whole, through tmp/, and leaves nothing behind; what is not an entry stays. */
+static void test_delete(void **state)
+{
+	(void)state;
+	struct badmail_store *s = open_ok(NULL);
+	char err[256], path[512], cmd[2400], target[400], kept[BADMAIL_ID_SIZE], gone[BADMAIL_ID_SIZE];
+	struct badmail_entry *writing;
+	struct badmail_usage usage;
+
+	commit_entry(s, kept);
+	commit_entry(s, gone);
+	/* a session writing an entry meanwhile */
+	writing = badmail_entry_begin(s, err, sizeof(err));
+	assert_non_null(writing);
+
+	assert_int_equal(badmail_store_delete(s, gone, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/entries", store_dir);
+	assert_int_equal(count_dir(path), 1);
+	snprintf(path, sizeof(path), "%s/tmp", store_dir);
+	assert_int_equal(count_dir(path), 1);	/* the one being written, untouched */
+	assert_int_equal(badmail_store_usage(s, &usage, err, sizeof(err)), 0);
+	assert_int_equal(usage.entries, 1);
+	assert_int_equal(badmail_entry_commit(writing, err, sizeof(err)), 0);
+
+	/* gone is gone; a bad id changes nothing */
+	errno = 0;
+	assert_int_equal(badmail_store_delete(s, gone, err, sizeof(err)), -1);
+	assert_int_equal(errno, ENOENT);
+	snprintf(path, sizeof(path), "%s: no such entry", gone);
+	assert_string_equal(err, path);
+	assert_int_equal(badmail_store_delete(s, "../entries", err, sizeof(err)), -1);
+	assert_string_equal(err, "not an entry id");
+	assert_int_equal(badmail_store_delete(s, NULL, err, sizeof(err)), -1);
+	snprintf(path, sizeof(path), "%s/entries", store_dir);
+	assert_int_equal(count_dir(path), 2);
+
+	/* what an interrupted delete left in tmp/ is cleared on the way */
+	snprintf(cmd, sizeof(cmd), "mkdir -m 0700 '%s/tmp/%s.delete' && echo x > '%s/tmp/%s.delete/message'",
+		 store_dir, kept, store_dir, kept);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(badmail_store_delete(s, kept, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/tmp", store_dir);
+	assert_int_equal(count_dir(path), 0);
+
+	/* a link planted in entries/ under an id's name: the link goes, never what it points to */
+	snprintf(target, sizeof(target), "%s/outside%d", base, serial);
+	snprintf(cmd, sizeof(cmd), "mkdir -m 0700 '%s' && echo keep > '%s/message' && ln -s '%s' '%s/entries/%s'",
+		 target, target, target, store_dir, gone);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(badmail_store_delete(s, gone, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/message", target);
+	char *text = unit_read_file(path, NULL);
+	assert_non_null(text);
+	assert_string_equal(text, "keep\n");
+	free(text);
+	snprintf(path, sizeof(path), "%s/entries/%s", store_dir, gone);
+	assert_int_equal(access(path, F_OK), -1);
+	badmail_store_close(s);
+}
+
 /* The store refuses a directory reached through a link, one open to others, or not its user's. */
 static void test_refuses_unsafe_directories(void **state)
 {
@@ -284,6 +380,8 @@ int main(void)
 		cmocka_unit_test_setup(test_leftovers_removed_at_open, setup_each),
 		cmocka_unit_test_setup(test_ids, setup_each),
 		cmocka_unit_test_setup(test_limits, setup_each),
+		cmocka_unit_test(test_id_time),
+		cmocka_unit_test_setup(test_delete, setup_each),
 		cmocka_unit_test_setup(test_refuses_unsafe_directories, setup_each),
 	};
 	umask(022);

@@ -163,6 +163,15 @@ static void test_units(void **state)
 	assert_int_equal(v, 120000);
 	assert_true(config_parse_duration_ms("30d", &v));
 	assert_int_equal(v, 30ULL * 86400000);
+	/* as dnsguard-badmail purge --older-than takes them */
+	assert_true(config_parse_duration_ms("12h", &v));
+	assert_int_equal(v, 12ULL * 3600000);
+	assert_true(config_parse_duration_ms("90m", &v));
+	assert_int_equal(v, 90ULL * 60000);
+	assert_true(config_parse_duration_ms("3600s", &v));
+	assert_int_equal(v, 3600000);
+	assert_false(config_parse_duration_ms("30D", &v));
+	assert_false(config_parse_duration_ms("1h30m", &v));
 	assert_false(config_parse_duration_ms("", &v));
 	assert_false(config_parse_duration_ms("s", &v));
 	assert_false(config_parse_duration_ms("-1s", &v));
