@@ -14,31 +14,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "unit_decision.h"
+
 #include "badmail_record.h"
 
-static struct netaddr client;
-
-static struct decision divert_decision(struct dns_evidence *ev, const char *domain)
-{
-	const char *text = "{\"version\": 1, \"rules\": [{\"name\": \"apps-divert\", \"if\": {\"check\": \"recipient\"},"
-			   " \"then\": \"divert\"}]}";
-	char err[256];
-	struct policy *p = policy_compile(text, strlen(text), "p.json", err, sizeof(err));
-	struct decision_dns dns = {.transport = DNS_TRANSPORT_UDP_TCP, .deadline_ms = 4000};
-	struct decision_facts f = {.client = &client, .client_ip = "192.0.2.7", .client_name = "unknown",
-				   .client_hostname = "unknown", .helo = "app.example.net",
-				   .sender = "app@example.net", .sender_domain = "example.net",
-				   .recipient = "bob@nx.example", .recipient_domain = domain, .outbound = true,
-				   .daemon = ""};
-	struct check_result r = {.check = POLICY_CHECK_RECIPIENT, .outcome = POLICY_OUTCOME_NXDOMAIN, .subject = domain,
-				 .evidence = ev};
-	struct decision d;
-
-	assert_non_null(p);
-	decision_make(p, &dns, &f, &r, &d);
-	policy_free(p);
-	return d;
-}
 
 static json_t *parse(const char *json)
 {
@@ -70,7 +49,7 @@ static void test_record_fields(void **state)
 	(void)state;
 	struct dns_evidence ev = {.qname = "nx.example.", .qtype = 15, .outcome = DNS_NXDOMAIN, .rcode = 3, .ms = 31,
 				  .ttl = 900};
-	struct decision d = divert_decision(&ev, "nx.example");
+	struct decision d = unit_divert_decision(&ev, "nx.example");
 	struct badmail_recipient rcpt = {.address = "bob@nx.example", .decision = &d};
 	struct badmail_record r = {.id = "20261204T144500-0123456789abcdef", .time = 1796395500, .queue_id = "4Tk3Zq1x2Fz",
 				   .session = "655e1a2b0004", .client_name = "unknown", .client_address = "192.0.2.7",
@@ -132,7 +111,7 @@ static void test_hostile_bytes(void **state)
 	(void)state;
 	struct dns_evidence ev = {.qname = "nx.example.", .qtype = 15, .outcome = DNS_TEMPFAIL,
 				  .cause = DNS_CAUSE_SERVFAIL, .rcode = 2, .ms = 4};
-	struct decision d = divert_decision(&ev, "nx.example");
+	struct decision d = unit_divert_decision(&ev, "nx.example");
 	struct badmail_recipient rcpts[2] = {{.address = "j\xc3\xb6rg@nx.example", .decision = &d},
 					     {.address = "bad\xff\xfe\xc3@nx.example", .decision = &d}};
 	struct badmail_record r = {.id = "20261204T144500-0123456789abcdef", .time = 0, .queue_id = "",
@@ -165,7 +144,7 @@ static void test_parse_round_trip(void **state)
 				  .cause = DNS_CAUSE_SERVFAIL, .rcode = 2, .ms = 4};
 	struct dns_evidence ev2 = {.qname = "null.example.", .qtype = 15, .outcome = DNS_NXDOMAIN, .rcode = 3,
 				   .ms = 12, .ttl = 300};
-	struct decision d = divert_decision(&ev, "nx.example"), d2 = divert_decision(&ev2, "null.example");
+	struct decision d = unit_divert_decision(&ev, "nx.example"), d2 = unit_divert_decision(&ev2, "null.example");
 	struct badmail_recipient rcpts[2] = {{.address = "bob@nx.example", .decision = &d},
 					     {.address = "eve\x1b[2J@null.example", .decision = &d2}};
 	struct badmail_record r = {.id = "20261204T144500-0123456789abcdef", .time = 1796395500, .queue_id = "4Tk3Zq1x2Fz",
@@ -311,12 +290,6 @@ static void test_address_sendable(void **state)
 	assert_false(badmail_record_address_sendable("bad\\xff@example.net"));	/* as the record writes a raw byte */
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	return netaddr_parse("192.0.2.7", &client) ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,5 +300,5 @@ int main(void)
 		cmocka_unit_test(test_set_released),
 		cmocka_unit_test(test_address_sendable),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

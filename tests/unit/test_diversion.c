@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "unit_decision.h"
 #include "unit_files.h"
 
 #include "diversion.h"
@@ -24,31 +25,9 @@
 static char base[] = "/tmp/test_diversion.XXXXXX";
 static char store_dir[300];
 static int serial;
-static struct netaddr client;
 static struct dns_evidence evidence = {.qname = "nx.example.", .outcome = DNS_NXDOMAIN, .rcode = 3, .ms = 4,
 				       .ttl = 900, .qtype = 15};
 
-static struct decision divert_decision(const char *domain)
-{
-	const char *text = "{\"version\": 1, \"rules\": [{\"name\": \"apps-divert\", \"if\": {\"check\": \"recipient\"},"
-			   " \"then\": \"divert\"}]}";
-	char err[256];
-	struct policy *p = policy_compile(text, strlen(text), "p.json", err, sizeof(err));
-	struct decision_dns dns = {.transport = DNS_TRANSPORT_UDP_TCP, .deadline_ms = 4000};
-	struct decision_facts f = {.client = &client, .client_ip = "192.0.2.7", .client_name = "unknown",
-				   .client_hostname = "unknown", .helo = "app.example.net",
-				   .sender = "app@example.net", .sender_domain = "example.net",
-				   .recipient = "bob@nx.example", .recipient_domain = domain, .outbound = true,
-				   .daemon = ""};
-	struct check_result r = {.check = POLICY_CHECK_RECIPIENT, .outcome = POLICY_OUTCOME_NXDOMAIN, .subject = domain,
-				 .evidence = &evidence};
-	struct decision d;
-
-	assert_non_null(p);
-	decision_make(p, &dns, &f, &r, &d);
-	policy_free(p);
-	return d;
-}
 
 static struct badmail_store *open_store(unsigned long long max_bytes)
 {
@@ -107,7 +86,7 @@ static struct diversion *begin_one(struct badmail_store *s)
 	if (!dv)
 		fail_msg("begin: %s", err);
 	snprintf(domain, sizeof(domain), "nx.example");
-	d = divert_decision(domain);
+	d = unit_divert_decision(&evidence, domain);
 	assert_int_equal(diversion_add_recipient(dv, "bob@nx.example", "<bob@nx.example>", &d), 0);
 	memset(domain, 'X', sizeof(domain) - 1);	/* the caller's copy goes: the diversion kept its own */
 	assert_int_equal(diversion_recipient_count(dv), 1);
