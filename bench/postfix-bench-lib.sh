@@ -13,7 +13,8 @@
 #   pb_queue_drain NAME           wait until that instance's queue is empty
 #   pb_start_null_milter SOCKET NAME
 #                                 bench/null-milter on SOCKET (unix:/path or inet:port@127.0.0.1)
-#   pb_start_dnsguard SOCKET NAME dnsguard in $T/NAME, sample policy, the loopback unbound
+#   pb_start_dnsguard SOCKET NAME [POLICY]
+#                                 dnsguard in $T/NAME, sample policy, the loopback unbound
 #   pb_report                     bench/results/postfix.{json,md} from the rows and decisions
 #
 # The bench zones: client i (0 <= i < N) is 127.2.(i/256).(i%256), with PTR
@@ -258,14 +259,17 @@ pb_start_null_milter() {
     _pb_wait_milter "$sock" "$H_PID" "$T/$name.out"
 }
 
-# pb_start_dnsguard SOCKET NAME: dnsguard in $T/NAME as packaged defaults have it (log_level
-# info, dns_deadline 4 s, the sample policy conf/policy.json), asking the loopback unbound at
-# 127.0.0.1 (port 53) as an admin with a local caching resolver would configure it; sets H_PID.
+# pb_start_dnsguard SOCKET NAME [POLICY]: dnsguard in $T/NAME as packaged defaults have it
+# (log_level info, dns_deadline 4 s, the sample policy conf/policy.json or POLICY, badmail_dir a
+# private $T/NAME/badmail), asking the loopback unbound at 127.0.0.1 (port 53) as an admin with a
+# local caching resolver would configure it; sets H_PID.  The binary is $DG_BIN
+# (tests/lib/dnsguard.sh: $DNSGUARD, else this build's).
 pb_start_dnsguard() {
-    local sock=$1 name=$2 top=$T rc
+    local sock=$1 name=$2 policy=${3:-$top_srcdir/conf/policy.json} top=$T rc
     mkdir -p "$top/$name"
     T=$top/$name
-    cp "$top_srcdir/conf/policy.json" "$T/policy.json"
+    cp "$policy" "$T/policy.json"
+    mkdir -m 0700 -p "$T/badmail"
     dg_write_config "$T/dnsguard.conf" "milter_socket=$sock" "log_level=info" "dns_servers=127.0.0.1"
     dg_start "$T/dnsguard.conf"
     rc=$?
