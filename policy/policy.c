@@ -7,9 +7,14 @@
  * without a final dot, recipients split into local part and domain), so policy_decide only
  * compares.  The built-in defaults (what happens when no rule matches) are one table here,
  * mirrored by the table in dnsguard-policy(5) and checked row by row by the unit tests.
+ *
+ * Routes are compiled into a hash table keyed by their normalized destination, so that finding
+ * the route for an MTA's key walks the key's labels, one probe each, whatever the number of
+ * routes.  Host names in routes are only checked here; resolving them is the caller's job.
  */
 #include "policy.h"
 
+#include <idn2.h>
 #include <jansson.h>
 #include <search.h>
 #include <stdarg.h>
@@ -70,12 +75,24 @@ struct policy_rule {
 	char *reply_text;	/* NULL likewise */
 };
 
+/* A slot of the route table: open addressing, linear probing; route NULL when empty. */
+struct route_slot {
+	const char *key;	/* the route's destination */
+	size_t len;
+	const struct policy_route *route;
+};
+
 struct policy {
 	bool dry_run;
 	struct net_list trusted;
 	struct net_list outbound;
 	struct policy_rule *rules;
 	size_t rule_count;
+	struct policy_route *routes;
+	size_t route_count;
+	struct route_slot *route_slots;	/* domain and address routes by destination */
+	size_t route_mask;		/* slots - 1, a power of two minus one */
+	const struct policy_route *default_route;	/* "*" */
 };
 
 static const char *const action_names[] = {
@@ -194,6 +211,7 @@ struct compile {
 	size_t depth;
 	char index_text[POLICY_DEPTH_MAX][24];
 	void *rule_names;	/* tsearch tree of the rules read so far, the first of each name */
+	void *route_names;	/* likewise for the routes */
 };
 
 static void push_member(struct compile *c, const char *member)
@@ -561,8 +579,8 @@ static const char *const condition_members[] = {"check",	   "outcome",	    "clie
 						"authenticated",   "outbound",	    "daemon",
 						NULL};
 static const char *const reply_members[] = {"code", "xcode", "text", NULL};
-static const char *const top_members[] = {"version",	       "comment", "dry_run", "trusted_networks",
-					  "outbound_networks", "rules",	  NULL};
+static const char *const top_members[] = {"version",		"comment", "dry_run", "trusted_networks",
+					  "outbound_networks", "rules",	  "routes",  NULL};
 
 /*
  * An outcome that none of the rule's checks can have would make the rule dead: say so, at the
@@ -803,6 +821,417 @@ static bool read_rule(struct compile *c, json_t *object, struct policy_rule *rul
 	return true;
 }
 
+/* ---- routes -------------------------------------------------------------------------------- */
+
+static const char *const route_members[] = {"name", "comment", "destination", "subdomains", "hosts", NULL};
+
+#define DESTINATION_EXPECTED "(expected a domain such as example.com, an address such as user@example.com, or \"*\")"
+#define HOST_EXPECTED                                                                                       \
+	"(expected an address in brackets or a host name, each with an optional port: [192.0.2.25], "      \
+	"[2001:db8::25]:2525, smarthost.example.net:587)"
+
+/* Frees what a route owns; its const pointers are the policy's own copies. */
+static void free_owned(const void *p)
+{
+	union {
+		const void *c;
+		void *m;
+	} u = {.c = p};
+
+	free(u.m);
+}
+
+static bool last_label_numeric(const char *name, size_t len)
+{
+	size_t i = len;
+
+	while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
+		i--;
+	return i < len && (i == 0 || name[i - 1] == '.');
+}
+
+/*
+ * A domain as routes compare it: A-label form (UTS #46 through libidn2, with the flags lib/mailaddr
+ * uses for envelope domains, so a route and the milter agree on a name), lower case, no final dot,
+ * labels of letters, digits, '-' or '_'.  Writes it to out (size > 253) and returns its length,
+ * or 0 when text is no such name.
+ */
+static size_t domain_key(const char *text, char *out, size_t size)
+{
+	char *ascii = NULL;
+	size_t len;
+	bool ok;
+
+	if (has_non_ascii(text)) {
+		if (idn2_to_ascii_8z(text, &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK &&
+		    idn2_to_ascii_8z(text, &ascii, IDN2_TRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK)
+			return 0;
+		text = ascii;
+	}
+	len = strlen(text);
+	if (len > 0 && text[len - 1] == '.')
+		len--;
+	ok = len < size && is_domain_name(text, len);
+	if (ok) {
+		for (size_t i = 0; i < len; i++)
+			out[i] = ascii_lower(text[i]);
+		out[len] = '\0';
+	}
+	idn2_free(ascii);
+	return ok ? len : 0;
+}
+
+/* FNV-1a: keys are the admin's destinations, so no peer can choose collisions among them. */
+static size_t route_hash(const char *key, size_t len)
+{
+	uint64_t h = 14695981039346656037u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 1099511628211u;
+	}
+	return (size_t)h;
+}
+
+static const struct policy_route *route_get(const struct policy *policy, const char *key, size_t len)
+{
+	if (!policy->route_slots)
+		return NULL;
+	for (size_t i = route_hash(key, len) & policy->route_mask;; i = (i + 1) & policy->route_mask) {
+		const struct route_slot *slot = &policy->route_slots[i];
+		if (!slot->route)
+			return NULL;
+		if (slot->len == len && memcmp(slot->key, key, len) == 0)
+			return slot->route;
+	}
+}
+
+/* Adds a route by its destination; returns the route already there, if any, instead. */
+static const struct policy_route *route_put(struct policy *policy, const struct policy_route *route)
+{
+	size_t len = strlen(route->destination);
+
+	for (size_t i = route_hash(route->destination, len) & policy->route_mask;; i = (i + 1) & policy->route_mask) {
+		struct route_slot *slot = &policy->route_slots[i];
+		if (!slot->route) {
+			*slot = (struct route_slot){route->destination, len, route};
+			return NULL;
+		}
+		if (slot->len == len && memcmp(slot->key, route->destination, len) == 0)
+			return slot->route;
+	}
+}
+
+/*
+ * "*", a domain, or user@domain, normalized (see struct policy_route); a domain gets `*is_domain`.
+ * NULL with a reason in why when it is none of them.
+ */
+static char *destination_normalize(const char *text, bool *is_domain, const char **why)
+{
+	char domain[256];
+	const char *at = strrchr(text, '@');
+	size_t local_len = at ? (size_t)(at - text) : 0;
+	char *out;
+
+	*is_domain = false;
+	*why = "";
+	if (strcmp(text, "*") == 0)
+		return strdup("*");
+	if (text[0] == '.' && !at) {
+		*why = " (write the domain without the dot: \"subdomains\" says whether the names under it are routed)";
+		return NULL;
+	}
+	if (at && !is_local_part(text, local_len))
+		return NULL;
+	if (!domain_key(at ? at + 1 : text, domain, sizeof(domain))) {
+		if (strchr(text, '*'))
+			*why = " (no wildcards: a domain covers the names under it unless \"subdomains\" is false)";
+		else if (at && at[1] == '[')
+			*why = " (an address literal cannot be routed: the default route \"*\" covers it)";
+		return NULL;
+	}
+	if (last_label_numeric(domain, strlen(domain))) {
+		*why = " (a destination is a domain name, not an address)";
+		return NULL;
+	}
+	if (!(out = malloc(local_len + (at ? 1 : 0) + strlen(domain) + 1))) {
+		*why = " (out of memory)";
+		return NULL;
+	}
+	for (size_t i = 0; i < local_len; i++)
+		out[i] = ascii_lower(text[i]);
+	sprintf(out + local_len, "%s%s", at ? "@" : "", domain);
+	*is_domain = !at;
+	return out;
+}
+
+/* "65535" -> 65535; 0 when text is not a port number 1-65535. */
+static unsigned port_parse(const char *text)
+{
+	unsigned port = 0;
+	size_t len = strlen(text);
+
+	if (len == 0 || len > 5 || strspn(text, "0123456789") != len)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		port = port * 10 + (unsigned)(text[i] - '0');
+	return port <= 65535 ? port : 0;
+}
+
+/*
+ * One smart host: "[192.0.2.25]", "[IPv6:2001:db8::25]" or "[2001:db8::25]", or a host name, each
+ * with an optional ":port".  Fills out (a name is allocated); a reason in why when it is none.
+ */
+static bool route_host_parse(const char *text, struct policy_route_host *out, const char **why)
+{
+	char host[300], name[256];
+	const char *port_text = NULL, *end;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	if (text[0] == '[') {
+		if (!(end = strchr(text, ']'))) {
+			*why = "no closing ']'";
+			return false;
+		}
+		if (end[1] != '\0' && end[1] != ':') {
+			*why = "text after ']' that is not a :port";
+			return false;
+		}
+		port_text = end[1] == ':' ? end + 2 : NULL;
+		len = (size_t)(end - text - 1);
+		if (len >= sizeof(host)) {
+			*why = "not an IPv4 or IPv6 address in brackets";
+			return false;
+		}
+		memcpy(host, text + 1, len);
+		host[len] = '\0';
+		/* Sendmail's mailertable writes IPv6 literals so: take them as they are copied */
+		const char *literal = strncasecmp(host, "IPv6:", 5) == 0 && strchr(host + 5, ':') ? host + 5 : host;
+		if (!netaddr_parse(literal, &out->address)) {
+			*why = "not an IPv4 or IPv6 address in brackets";
+			return false;
+		}
+		out->kind = POLICY_ROUTE_ADDRESS;
+	} else {
+		const char *colon = strchr(text, ':');
+		len = colon ? (size_t)(colon - text) : strlen(text);
+		if (colon && strchr(colon + 1, ':')) {
+			*why = "an IPv6 address needs brackets: [address] or [address]:port";
+			return false;
+		}
+		port_text = colon ? colon + 1 : NULL;
+		if (len >= sizeof(host)) {
+			*why = "not a host name (longer than 253 characters)";
+			return false;
+		}
+		memcpy(host, text, len);
+		host[len] = '\0';
+		if (netaddr_parse(host, &out->address)) {
+			*why = "an address needs brackets: [address] or [address]:port";
+			return false;
+		}
+		len = domain_key(host, name, sizeof(name));
+		if (len == 0 || last_label_numeric(name, len)) {
+			*why = "not a host name (letters, digits and '-', labels of 1 to 63 characters, at most 253 "
+			       "in all)";
+			return false;
+		}
+		out->kind = POLICY_ROUTE_NAME;
+		if (!(out->name = strdup(name))) {
+			*why = "out of memory";
+			return false;
+		}
+	}
+	if (port_text && !(out->port = port_parse(port_text))) {
+		free_owned(out->name);
+		out->name = NULL;
+		*why = "the port is not a number from 1 to 65535";
+		return false;
+	}
+	return true;
+}
+
+static bool route_host_equal(const struct policy_route_host *a, const struct policy_route_host *b)
+{
+	return a->kind == b->kind && a->port == b->port &&
+	       (a->kind == POLICY_ROUTE_ADDRESS ? netaddr_equal(&a->address, &b->address) : strcmp(a->name, b->name) == 0);
+}
+
+static bool read_route_hosts(struct compile *c, json_t *value, struct policy_route *route)
+{
+	struct string_list texts = {0};
+	struct policy_route_host *hosts;
+	bool ok = read_string_list(c, value, &texts, NULL, true);
+	const char *why = "";
+
+	if (ok && (texts.count == 0 || texts.count > POLICY_ROUTE_HOSTS_MAX))
+		ok = fail(c, "expected 1 to %d smart hosts, tried in order", POLICY_ROUTE_HOSTS_MAX);
+	if (ok && !(hosts = calloc(texts.count, sizeof(*hosts))))
+		ok = fail(c, "out of memory");
+	if (ok)
+		route->hosts = hosts;
+	for (size_t i = 0; ok && i < texts.count; i++) {
+		if (json_is_array(value))
+			push_index(c, i);
+		if (!route_host_parse(texts.items[i], &hosts[i], &why)) {
+			ok = fail(c, "'%s' is not a smart host: %s " HOST_EXPECTED, texts.items[i], why);
+			break;
+		}
+		route->host_count++;
+		for (size_t j = 0; j < i; j++)
+			if (route_host_equal(&hosts[j], &hosts[i])) {
+				ok = fail(c, "'%s' is already hosts[%zu]", texts.items[i], j);
+				break;
+			}
+		if (ok && json_is_array(value))
+			pop(c);
+	}
+	free_strings(&texts);
+	return ok;
+}
+
+static bool read_route(struct compile *c, json_t *object, struct policy_route *route)
+{
+	const char *text, *why;
+	char *destination;
+	bool is_domain = false;
+	json_t *v;
+
+	if (!json_is_object(object))
+		return fail(c, "expected a route object {\"destination\": ..., \"hosts\": [...]}");
+	if (!check_members(c, object, route_members))
+		return false;
+	if (!(v = json_object_get(object, "destination")))
+		return fail(c, "missing member \"destination\" " DESTINATION_EXPECTED);
+	push_member(c, "destination");
+	if (!read_string(c, v, &text))
+		return false;
+	if (!(destination = destination_normalize(text, &is_domain, &why)))
+		return fail(c, "'%s' is not a destination%s " DESTINATION_EXPECTED, text, why);
+	route->destination = destination;
+	pop(c);
+	route->subdomains = is_domain;
+	if ((v = json_object_get(object, "subdomains"))) {
+		push_member(c, "subdomains");
+		if (!read_bool(c, v, &route->subdomains))
+			return false;
+		if (!is_domain)
+			return fail(c, "\"subdomains\" goes only with a domain destination");
+		pop(c);
+	}
+	if ((v = json_object_get(object, "name"))) {
+		push_member(c, "name");
+		if (!read_string(c, v, &text))
+			return false;
+		if (!valid_rule_name(text))
+			return fail(c, "a route name is 1-64 printable ASCII characters without spaces, quotes or '='");
+		pop(c);
+	} else {
+		text = route->destination;
+	}
+	if (!(route->name = strdup(text)))
+		return fail(c, "out of memory");
+	if ((v = json_object_get(object, "comment"))) {
+		push_member(c, "comment");
+		if (!read_comment(c, v))
+			return false;
+		pop(c);
+	}
+	if (!(v = json_object_get(object, "hosts")))
+		return fail(c, "missing member \"hosts\" (the smart hosts, tried in order: [\"[192.0.2.25]\", "
+			       "\"smarthost.example.net:587\"])");
+	push_member(c, "hosts");
+	if (!read_route_hosts(c, v, route))
+		return false;
+	pop(c);
+	return true;
+}
+
+static void free_route(struct policy_route *route)
+{
+	for (size_t i = 0; i < route->host_count; i++)
+		free_owned(route->hosts[i].name);
+	free_owned(route->hosts);
+	free_owned(route->name);
+	free_owned(route->destination);
+}
+
+static int route_name_compare(const void *a, const void *b)
+{
+	return strcmp(((const struct policy_route *)a)->name, ((const struct policy_route *)b)->name);
+}
+
+/* "routes[1] (p.json:3:18)": the other place a duplicate names */
+static void route_place(struct compile *c, size_t index, const char *member, char *buf, size_t size)
+{
+	struct json_step path[3] = {{"routes", 0}, {NULL, index}, {member, 0}};
+	unsigned line = 0, column = 0;
+
+	if (json_locate(c->text, c->len, path, 3, &line, &column) ||
+	    json_locate(c->text, c->len, path, 2, &line, &column))
+		snprintf(buf, size, "routes[%zu] (%s:%u:%u)", index, c->source, line, column);
+	else
+		snprintf(buf, size, "routes[%zu]", index);
+}
+
+/*
+ * Two routes for one destination would leave the answer to chance, and two with one name the
+ * log: refuse either, naming both places.
+ */
+static bool check_unique_route(struct compile *c, json_t *routes, struct policy *policy, size_t index)
+{
+	const struct policy_route *route = &policy->routes[index], *other;
+	const struct policy_route *const *first;
+	bool is_default = strcmp(route->destination, "*") == 0;
+	char place[300];
+	size_t other_index;
+
+	other = is_default ? policy->default_route : route_put(policy, route);
+	if (other) {
+		route_place(c, (size_t)(other - policy->routes), "destination", place, sizeof(place));
+		push_member(c, "destination");
+		return fail(c, "destination '%s' is already routed by %s", route->destination, place);
+	}
+	if (is_default)
+		policy->default_route = route;
+	if (!(first = tsearch(route, &c->route_names, route_name_compare)))
+		return fail(c, "out of memory");
+	if (*first == route)
+		return true;
+	/* a route without a name is named by its destination */
+	other_index = (size_t)(*first - policy->routes);
+	route_place(c, other_index, json_object_get(json_array_get(routes, other_index), "name") ? "name" : "destination",
+		    place, sizeof(place));
+	push_member(c, json_object_get(json_array_get(routes, index), "name") ? "name" : "destination");
+	return fail(c, "route name '%s' is already used by %s", route->name, place);
+}
+
+static bool read_routes(struct compile *c, json_t *value, struct policy *policy)
+{
+	size_t count, slots = 8;
+
+	if (!json_is_array(value))
+		return fail(c, "expected an array of routes");
+	count = json_array_size(value);
+	while (slots < 2 * count)
+		slots *= 2;
+	policy->routes = calloc(count + 1, sizeof(*policy->routes));
+	policy->route_slots = calloc(slots, sizeof(*policy->route_slots));
+	if (!policy->routes || !policy->route_slots)
+		return fail(c, "out of memory");
+	policy->route_mask = slots - 1;
+	for (size_t i = 0; i < count; i++) {
+		push_index(c, i);
+		policy->route_count++;
+		if (!read_route(c, json_array_get(value, i), &policy->routes[i]) ||
+		    !check_unique_route(c, value, policy, i))
+			return false;
+		pop(c);
+	}
+	return true;
+}
+
 void policy_free(struct policy *policy)
 {
 	if (!policy)
@@ -818,6 +1247,10 @@ void policy_free(struct policy *policy)
 		free(r->reply_text);
 	}
 	free(policy->rules);
+	for (size_t i = 0; i < policy->route_count; i++)
+		free_route(&policy->routes[i]);
+	free(policy->routes);
+	free(policy->route_slots);
 	free(policy->trusted.items);
 	free(policy->outbound.items);
 	free(policy);
@@ -915,6 +1348,12 @@ static bool compile_top(struct compile *c, json_t *root, struct policy *policy)
 		}
 		pop(c);
 	}
+	if ((v = json_object_get(root, "routes"))) {
+		push_member(c, "routes");
+		if (!read_routes(c, v, policy))
+			return false;
+		pop(c);
+	}
 	return true;
 }
 
@@ -938,6 +1377,7 @@ struct policy *policy_compile(const char *text, size_t len, const char *source, 
 	}
 	bool ok = compile_top(&c, root, policy);
 	tdestroy(c.rule_names, rule_name_keep);
+	tdestroy(c.route_names, rule_name_keep);
 	if (!ok) {
 		policy_free(policy);
 		policy = NULL;
@@ -985,6 +1425,76 @@ bool policy_client_trusted(const struct policy *policy, const struct netaddr *cl
 bool policy_client_outbound(const struct policy *policy, const struct netaddr *client)
 {
 	return in_networks(&policy->outbound, client);
+}
+
+/* ---- routes: finding the route for an MTA's key -------------------------------------------- */
+
+size_t policy_route_count(const struct policy *policy)
+{
+	return policy ? policy->route_count : 0;
+}
+
+const struct policy_route *policy_route_at(const struct policy *policy, size_t i)
+{
+	return policy && i < policy->route_count ? &policy->routes[i] : NULL;
+}
+
+/*
+ * The route of `domain` (normalized) or of the nearest parent whose route covers subdomains;
+ * with below_only, only routes that cover names under `domain`.  One probe per label.
+ */
+static const struct policy_route *route_walk(const struct policy *policy, const char *domain, bool below_only)
+{
+	for (const char *p = domain; p; p = strchr(p, '.'), p = p ? p + 1 : NULL) {
+		const struct policy_route *r = route_get(policy, p, strlen(p));
+		/* address routes hold an '@', which no domain has: never found here */
+		if (r && ((p == domain && !below_only) || r->subdomains))
+			return r;
+	}
+	return NULL;
+}
+
+const struct policy_route *policy_route_find(const struct policy *policy, const char *key)
+{
+	char lower[POLICY_ROUTE_KEY_MAX + 1], domain[256], address[POLICY_ROUTE_KEY_MAX + sizeof(domain) + 1];
+	const struct policy_route *r;
+	size_t len, local_len;
+	const char *at, *plus;
+
+	if (!policy || !key || (len = strnlen(key, POLICY_ROUTE_KEY_MAX + 1)) == 0 || len > POLICY_ROUTE_KEY_MAX)
+		return NULL;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && ((unsigned char)key[i] <= ' ' || key[i] == 0x7f))
+			return NULL;
+		lower[i] = ascii_lower(key[i]);
+	}
+	if (strcmp(lower, "*") == 0 || strcmp(lower, ".") == 0)
+		return policy->default_route;
+	if (!(at = strrchr(lower, '@')))
+		/* Sendmail: "sub.example.com", then ".example.com" */
+		return domain_key(lower[0] == '.' ? lower + 1 : lower, domain, sizeof(domain))
+			       ? route_walk(policy, domain, lower[0] == '.')
+			       : NULL;
+	/* Postfix: the whole address */
+	local_len = (size_t)(at - lower);
+	if (local_len == 0)
+		return NULL;
+	if (at[1] == '[')
+		return strchr(at, ']') == lower + len - 1 ? policy->default_route : NULL;
+	if (!domain_key(at + 1, domain, sizeof(domain)))
+		return NULL;
+	snprintf(address, sizeof(address), "%.*s@%s", (int)local_len, lower, domain);
+	if ((r = route_get(policy, address, strlen(address))))
+		return r;
+	/* Postfix's recipient_delimiter: user+ext@domain is also user@domain */
+	if ((plus = memchr(lower, '+', local_len)) && plus > lower) {
+		snprintf(address, sizeof(address), "%.*s@%s", (int)(plus - lower), lower, domain);
+		if ((r = route_get(policy, address, strlen(address))))
+			return r;
+	}
+	if ((r = route_walk(policy, domain, false)))
+		return r;
+	return policy->default_route;
 }
 
 /* ---- the built-in defaults: what happens when no rule matches ------------------------------- */

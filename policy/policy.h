@@ -1,13 +1,15 @@
 /*
- * policy - what each check's outcome leads to, compiled from a JSON policy file.
+ * policy - what each check's outcome leads to, and where mail for a destination is routed,
+ * compiled from a JSON policy file.
  *
  * Pure: it takes the text of a policy (the caller reads the file) and the facts of a check, and
- * returns a decision.  No I/O, no clock, no globals, no logging, so it can be tested
- * exhaustively.  The format is dnsguard-policy(5): {"version": 1, ...} with the rules in an array,
- * first match wins, and a built-in table of defaults when no rule matches.  Every compile error
- * names source:line:column and what was expected; unknown members are errors, so a typo never
- * silently turns a rule off.  A compiled policy is read-only: any number of threads may call
- * policy_decide on it at once.
+ * returns a decision; or a routing key as an MTA asks it, and returns the route.  No I/O, no
+ * DNS, no clock, no globals, no logging, so it can be tested exhaustively.  The format is
+ * dnsguard-policy(5): {"version": 1, ...} with the rules in an array, first match wins, and a
+ * built-in table of defaults when no rule matches; the routes in another array.  Every compile
+ * error names source:line:column and what was expected; unknown members are errors, so a typo
+ * never silently turns a rule off.  A compiled policy is read-only: any number of threads may
+ * call policy_decide and policy_route_find on it at once.
  */
 #ifndef DNSGUARD_POLICY_H
 #define DNSGUARD_POLICY_H
@@ -141,5 +143,54 @@ struct policy_decision {
  * caller still escapes '%' for libmilter.  Always fills `out`.
  */
 void policy_decide(const struct policy *policy, const struct policy_facts *facts, struct policy_decision *out);
+
+/* ---- routes: the smart hosts for a destination (dnsguard-policy(5), ROUTES) ---------------- */
+
+#define POLICY_ROUTE_HOSTS_MAX 16	/* smart hosts per route */
+#define POLICY_ROUTE_KEY_MAX 1000	/* octets of a key policy_route_find will look at */
+
+enum policy_route_host_kind {
+	POLICY_ROUTE_ADDRESS,	/* "[192.0.2.25]", "[2001:db8::25]:2525": no DNS needed */
+	POLICY_ROUTE_NAME,	/* "smarthost.example.net:587": the caller resolves it */
+};
+
+struct policy_route_host {
+	enum policy_route_host_kind kind;
+	struct netaddr address;	/* ADDRESS only (IPv4-mapped IPv6 folded to IPv4, as netaddr does) */
+	const char *name;	/* NAME only: A-label, lower case, no final dot; NULL for ADDRESS */
+	unsigned port;		/* 1-65535, or 0: the transport's default */
+};
+
+struct policy_route {
+	const char *name;		/* its "name", else its destination: the deciding route in logs */
+	/*
+	 * Normalized: "example.com" (A-label, lower case, no final dot), "user@example.com" (the
+	 * whole address lower case, as Postfix transport(5) folds its keys) or "*" (the default).
+	 */
+	const char *destination;
+	bool subdomains;		/* a domain destination covers the names under it too */
+	const struct policy_route_host *hosts;	/* in the order they are tried */
+	size_t host_count;		/* 1 to POLICY_ROUTE_HOSTS_MAX */
+};
+
+/* The routes in file order; a NULL policy has none.  policy_route_at: NULL when i is too big. */
+size_t policy_route_count(const struct policy *policy);
+const struct policy_route *policy_route_at(const struct policy *policy, size_t i);
+
+/*
+ * The route for a key as an MTA asks it, or NULL: no route (the socketmap NOTFOUND).  Keys are
+ * folded to lower case, a final dot on a domain is ignored, and a domain written in Unicode is
+ * taken in its A-label form.  Postfix asks with an address (a socketmap is a pattern table to it):
+ * "user+ext@sub.example.com" tries the route for that address, then "user@sub.example.com" (the
+ * extension after the first '+' removed), then sub.example.com, then example.com and com if their
+ * routes cover subdomains, then "*".  Sendmail's mailertable asks "sub.example.com", then
+ * ".example.com", ".com", ".": a domain key tries the domain's route and then its parents' that
+ * cover subdomains, ".example.com" only routes covering names under example.com (example.com's with
+ * subdomains, or a parent's), and "." as "*" the default route.  So both MTAs end at the same
+ * route.  An address at a literal ("user@[192.0.2.1]") has only the default route.  A key that is
+ * no address or domain (empty, longer than POLICY_ROUTE_KEY_MAX, with spaces or control bytes)
+ * gets NULL.  Each key costs one hash probe per label, however many routes there are.
+ */
+const struct policy_route *policy_route_find(const struct policy *policy, const char *key);
 
 #endif

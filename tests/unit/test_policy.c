@@ -116,7 +116,7 @@ static void test_schema_errors(void **state)
 		     "p.json:1:2: version: expected 1 (the only policy format version this dnsguard knows)");
 	expect_error("{\"version\": 1,\n  \"rulez\": []}",
 		     "p.json:2:3: rulez: unknown member 'rulez' (expected one of: version, comment, dry_run, "
-		     "trusted_networks, outbound_networks, rules)");
+		     "trusted_networks, outbound_networks, rules, routes)");
 	expect_error("{\"version\": 1, \"dry_run\": \"yes\"}", "p.json:1:16: dry_run: expected true or false");
 	expect_error("{\"version\": 1, \"trusted_networks\": [\"10.0.0.0/8\", \"10.0.0.0/40\"]}",
 		     "p.json:1:51: trusted_networks[1]: '10.0.0.0/40' is not an address or network (expected e.g. "
