@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "textfile.h"
 
 static char err[1024];
 
@@ -516,6 +517,36 @@ static void test_route_find_garbage(void **state)
 	policy_free(p);
 }
 
+/* The sample policy's route compiles and covers what its comment says, and nothing else. */
+static void test_sample_policy_routes(void **state)
+{
+	(void)state;
+	const char *top = getenv("top_srcdir");
+	char path[4096], *text, e[256];
+	size_t len;
+	bool missing;
+	snprintf(path, sizeof(path), "%s/conf/policy.json", top ? top : ".");
+	if (!textfile_read(path, 1 << 20, &text, &len, &missing, e, sizeof(e)))
+		fail_msg("%s: %s", path, e);
+	struct policy *p = policy_compile(text, len, path, err, sizeof(err));
+	free(text);
+	if (!p)
+		fail_msg("%s", err);
+	assert_int_equal(policy_route_count(p), 1);
+	const struct policy_route *r = policy_route_at(p, 0);
+	assert_string_equal(r->destination, "partner.example");
+	assert_int_equal(r->host_count, 2);
+	assert_host_address(&r->hosts[0], "192.0.2.25", 0);
+	assert_host_address(&r->hosts[1], "2001:db8::25", 2525);
+	expect_route(p, "someone@mx.partner.example", r->name);
+	expect_route(p, ".partner.example", r->name);
+	/* never a default route in the sample: it would send everything to one host */
+	expect_route(p, "*", NULL);
+	expect_route(p, ".", NULL);
+	expect_route(p, "someone@example.com", NULL);
+	policy_free(p);
+}
+
 /* 10,000 routes: every one found, each through a hash probe per label, not a scan. */
 static void test_many_routes(void **state)
 {
@@ -585,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_route_find_sendmail),
 		cmocka_unit_test(test_route_find_orders_agree),
 		cmocka_unit_test(test_route_find_garbage),
+		cmocka_unit_test(test_sample_policy_routes),
 		cmocka_unit_test(test_many_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
