@@ -683,6 +683,10 @@ struct socketmap_server *socketmap_start(const char *spec, unsigned mode, const 
 			 spec);
 		return NULL;
 	}
+	if (!answer) {
+		snprintf(err, errlen, "%s: no answer callback", spec);
+		return NULL;
+	}
 	if (!path && strncmp(spec, "inet:", 5) != 0 && strncmp(spec, "inet6:", 6) != 0) {
 		snprintf(err, errlen, "%s: not unix:/path, inet:PORT@ADDR or inet6:PORT@ADDR", spec);
 		return NULL;

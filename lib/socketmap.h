@@ -32,8 +32,10 @@
  * place); a stale socket there is replaced, a socket that still answers or anything else that is
  * not a socket is left alone and start fails.  TCP connections have TCP_NODELAY (DECISIONS 18).
  *
- * Logging (log.h), quiet: the connection cap reached and left (warning, notice), a client's
- * protocol error at debug.  No byte a client sent is ever logged.  Errors are returned.
+ * Logging (log.h), quiet: the connection cap reached and left (warning, then notice, once per
+ * burst), accept failing (out of descriptors: warning, once per burst), a callback's reply over
+ * the limit (warning, with the map name escaped), a client's protocol error or timeout at debug.
+ * No byte a client sent is logged raw.  Errors are returned.
  */
 #ifndef DNSGUARD_SOCKETMAP_H
 #define DNSGUARD_SOCKETMAP_H

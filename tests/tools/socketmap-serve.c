@@ -1,12 +1,12 @@
 /*
  * socketmap-serve: the socketmap server over a fixed answer table, for the integration tests.
  *
- *   usage: socketmap-serve [-d] [-m MODE] [-r MAX_REQUEST] [-c MAX_CONNECTIONS]
+ *   usage: socketmap-serve [-d] [-m MODE] [-o UID:GID] [-r MAX_REQUEST] [-c MAX_CONNECTIONS]
  *                          [-i IDLE_MS] [-t IO_MS] SPEC
  *
  * SPEC is as socketmap_start takes it (unix:/path, inet:PORT@127.0.0.1, inet6:PORT@[::1]; port 0
  * picks one).  Options left out keep SOCKETMAP_LIMITS_DEFAULT; MODE is octal (default 0666);
- * -d logs at debug.  Prints "listening SPEC port=N" on stdout once it accepts, runs until SIGTERM
+ * -o gives a unix socket that numeric owner and group (socketmap_chown); -d logs at debug.  Prints "listening SPEC port=N" on stdout once it accepts, runs until SIGTERM
  * or SIGINT, then stops the server and prints "stopped in N ms".  Log lines go to stderr.
  * Exits 0 after a clean stop, 1 if the server did not start, 2 on bad arguments.
  *
@@ -71,7 +71,7 @@ static bool parse_number(const char *text, unsigned long max, int base, unsigned
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: socketmap-serve [-d] [-m MODE] [-r MAX_REQUEST] [-c MAX_CONNECTIONS] "
+	fprintf(stderr, "usage: socketmap-serve [-d] [-m MODE] [-o UID:GID] [-r MAX_REQUEST] [-c MAX_CONNECTIONS] "
 			"[-i IDLE_MS] [-t IO_MS] SPEC\n");
 	exit(2);
 }
@@ -81,12 +81,13 @@ int main(int argc, char **argv)
 	struct socketmap_limits limits = SOCKETMAP_LIMITS_DEFAULT;
 	struct socketmap_server *server;
 	unsigned long mode = 0666, n;
-	bool debug = false;
+	bool debug = false, chown_socket = false;
+	unsigned long owner = 0, group = 0;
 	char err[512];
 	sigset_t stop;
 	int opt, sig;
 
-	while ((opt = getopt(argc, argv, "dm:r:c:i:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "dm:o:r:c:i:t:")) != -1) {
 		switch (opt) {
 		case 'd':
 			debug = true;
@@ -95,6 +96,16 @@ int main(int argc, char **argv)
 			if (!parse_number(optarg, 0777, 8, &mode))
 				usage();
 			break;
+		case 'o': {
+			char *colon = strchr(optarg, ':');
+			if (!colon)
+				usage();
+			*colon = '\0';
+			if (!parse_number(optarg, 65535, 10, &owner) || !parse_number(colon + 1, 65535, 10, &group))
+				usage();
+			chown_socket = true;
+			break;
+		}
 		case 'r':
 			if (!parse_number(optarg, 1000000, 10, &n))
 				usage();
@@ -133,6 +144,11 @@ int main(int argc, char **argv)
 	server = socketmap_start(argv[optind], (unsigned)mode, &limits, answer, NULL, err, sizeof(err));
 	if (!server) {
 		fprintf(stderr, "socketmap-serve: %s\n", err);
+		return 1;
+	}
+	if (chown_socket && socketmap_chown(server, (uid_t)owner, (gid_t)group, err, sizeof(err)) < 0) {
+		fprintf(stderr, "socketmap-serve: %s\n", err);
+		socketmap_stop(server);
 		return 1;
 	}
 	printf("listening %s port=%u\n", argv[optind], socketmap_port(server));
