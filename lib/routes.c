@@ -179,7 +179,7 @@ static void update(struct route_hosts *h, struct host_entry *e, const struct hos
 		strbuf_append(&line, " status=unresolved");
 		strbuf_append_kv(&line, "reason", e->failure);
 	}
-	dns_evidence_format(&a->evidence, " dns_", &line);
+	dns_evidence_format(&a->evidence, "dns_", &line);
 	log_warning("%s", strbuf_text(&line));
 }
 
@@ -248,7 +248,7 @@ static int write_state(const char *path, const char *text, char *err, size_t err
 	}
 	return 0;
 fail:
-	snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	snprintf(err, errlen, "%.300s: %s", tmp, strerror(errno));
 	unlink(tmp);
 	return -1;
 }
@@ -402,6 +402,13 @@ void route_hosts_stop(struct route_hosts *h)
 	pthread_mutex_unlock(&h->lock);
 	if (running)
 		pthread_join(h->thread, NULL);
+	if (h->dirty && h->state_file) {
+		/* what the thread had not written yet */
+		char *text = state_json(h), err[512];
+		if (text && write_state(h->state_file, text, err, sizeof(err)) != 0)
+			log_warning("route_state_file: %s: the routes' last good addresses are not kept", err);
+		free(text);
+	}
 	while (h->entries) {
 		struct host_entry *e = h->entries;
 		h->entries = e->next;
@@ -429,6 +436,7 @@ void route_hosts_want(struct route_hosts *h, const struct policy *policy)
 			if (!(e = find(h, host->name)) && !(e = add(h, host->name)))
 				continue;	/* out of memory: that host answers TEMP */
 			e->wanted = true;
+			e->next_ms = 0;	/* a reload asks every name again, at once */
 		}
 	}
 	pthread_cond_broadcast(&h->wake);
