@@ -42,6 +42,9 @@ struct config {
 	unsigned badmail_max_entries;		/* 0: no limit */
 	char *sendmail_path;
 	char *route_socket;
+	unsigned route_socket_mode;
+	char *route_state_file;
+	unsigned route_wait_ms;
 	unsigned shutdown_timeout_ms;
 };
 

@@ -47,6 +47,7 @@
 #include "config.h"
 #include "log.h"
 #include "preflight.h"
+#include "route_service.h"
 #include "privileges.h"
 #include "runtime.h"
 
@@ -552,7 +553,8 @@ static int signal_loop(const sigset_t *set, pthread_t milter)
 		switch (sig) {
 		case SIGUSR1:
 			log_info("reload requested (SIGUSR1)");
-			runtime_reload(config_path);
+			if (runtime_reload(config_path))
+				route_service_reloaded();
 			break;
 		case SIGTERM:
 		case SIGHUP:
@@ -699,16 +701,19 @@ int main(int argc, char **argv)
 	if (smfi_register(callbacks_filter) != MI_SUCCESS)
 		startup_failed("libmilter: smfi_register failed");
 	open_milter_socket(rt->config, uid, gid);
+	if (!route_service_open(rt->config, uid, gid, &errors))
+		refuse_to_start(strbuf_text(&errors));
 	write_pid_file(rt->config->pid_file);
 	drop_privileges(rt->config, uid, gid);
-	/* as the user the store must belong to */
-	if (!runtime_start_badmail(rt, true, &errors))
+	/* as the user the store and the route state must belong to */
+	if (!runtime_start_badmail(rt, true, &errors) || !route_service_start(rt->config, &errors))
 		refuse_to_start(strbuf_text(&errors));
 
 	char dns[512];
-	log_info("starting dnsguard %s: milter_socket=%s %s dns_deadline=%ums policy=%s rules=%zu", PACKAGE_VERSION,
-		 rt->config->milter_socket, resolver_describe(rt->resolver, dns, sizeof(dns)),
-		 rt->config->dns_deadline_ms, rt->config->policy_file, policy_rule_count(rt->policy));
+	log_info("starting dnsguard %s: milter_socket=%s%s%s %s dns_deadline=%ums policy=%s rules=%zu routes=%zu",
+		 PACKAGE_VERSION, rt->config->milter_socket, *rt->config->route_socket ? " route_socket=" : "",
+		 rt->config->route_socket, resolver_describe(rt->resolver, dns, sizeof(dns)), rt->config->dns_deadline_ms,
+		 rt->config->policy_file, policy_rule_count(rt->policy), policy_route_count(rt->policy));
 	/* what stop must clean up is what startup made; the generation may be replaced by then */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "", pid_file[4096];
 	if (unix_socket_path(rt->config->milter_socket))
@@ -723,6 +728,7 @@ int main(int argc, char **argv)
 	report_startup(true, NULL);
 
 	int rc = signal_loop(&signals, milter);
+	route_service_stop();
 
 	/*
 	 * libmilter leaves its unix socket behind.  No longer root, dnsguard can remove the socket and
