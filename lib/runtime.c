@@ -221,9 +221,9 @@ bool runtime_reload(const char *config_path)
 	log_set_level(rt->config->log_level);
 	runtime_install(rt);
 	char dns[512];
-	log_info("reload: config=%s policy=%s rules=%zu dry_run=%s generation=%u %s", rt->config->source,
-		 rt->config->policy_file, policy_rule_count(rt->policy), policy_dry_run(rt->policy) ? "yes" : "no",
-		 rt->generation, resolver_describe(rt->resolver, dns, sizeof(dns)));
+	log_info("reload: config=%s policy=%s rules=%zu routes=%zu dry_run=%s generation=%u %s", rt->config->source,
+		 rt->config->policy_file, policy_rule_count(rt->policy), policy_route_count(rt->policy),
+		 policy_dry_run(rt->policy) ? "yes" : "no", rt->generation, resolver_describe(rt->resolver, dns, sizeof(dns)));
 	strbuf_free(&errors);
 	strbuf_free(&notes);
 	return true;

@@ -609,8 +609,8 @@ static int check_what_start_refuses(struct runtime *rt, struct strbuf *errors, c
 		print_lines(errors);
 		return 1;
 	}
-	printf("dnsguard: %s and %s are valid (%zu policy rules)\n", rt->config->source, rt->config->policy_file,
-	       policy_rule_count(rt->policy));
+	printf("dnsguard: %s and %s are valid (%zu policy rules, %zu routes)\n", rt->config->source,
+	       rt->config->policy_file, policy_rule_count(rt->policy), policy_route_count(rt->policy));
 	return 0;
 }
 
