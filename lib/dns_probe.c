@@ -161,6 +161,10 @@ static void io_take_reply(struct probe_io *io, const ldns_pkt *query, const uint
 		leg->rcode = (int)ldns_pkt_edns_extended_rcode(reply) << 4 | (int)ldns_pkt_get_rcode(reply);
 		leg->truncated = ldns_pkt_tc(reply);
 		leg->answers = (unsigned)ldns_rr_list_rr_count(ldns_pkt_answer(reply));
+		leg->size = (unsigned)len;
+		/* ldns keeps the OPT record's fields, not the record: a reply with OPT sets them */
+		leg->edns = ldns_pkt_edns(reply);
+		leg->edns_udp_size = leg->edns ? ldns_pkt_edns_udp_size(reply) : 0;
 		io_finish(io, DNS_PROBE_ANSWERED, start);
 	}
 	if (reply)

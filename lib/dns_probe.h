@@ -35,6 +35,9 @@ struct dns_probe_leg {
 	bool truncated;		/* ANSWERED: TC was set */
 	bool connected;		/* TCP: the connection was established */
 	unsigned answers;	/* ANSWERED: records in the answer section */
+	unsigned size;		/* ANSWERED: the reply's length in octets (TCP: without the length prefix) */
+	bool edns;		/* ANSWERED: the reply carries an OPT record (EDNS0) */
+	unsigned edns_udp_size;	/* ANSWERED with edns: the UDP payload size the server says it takes */
 	unsigned ms;		/* from the start of the probe to this outcome */
 	int os_error;		/* ERROR, UNREACHABLE: the errno */
 };
