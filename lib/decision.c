@@ -214,6 +214,36 @@ static void append_bracketed(struct strbuf *line, const char *key, const char *a
 	strbuf_append_kv(line, key, value);
 }
 
+/* DNS trouble (not an answer, not dnsguard's own failure): the dnsguard-check command that
+ * explains it, for the admin who reads the line. */
+static void append_hint(const struct decision *d, const struct decision_facts *f, struct strbuf *line)
+{
+	const struct dns_evidence *ev = d->evidence;
+	char hint[DNS_NAME_TEXT_MAX + 64];
+
+	if (!ev || !(ev->outcome == DNS_BOGUS ||
+		     (ev->outcome == DNS_TEMPFAIL && ev->cause != DNS_CAUSE_LOCAL && ev->cause != DNS_CAUSE_NONE)))
+		return;
+	if (d->outcome != POLICY_OUTCOME_TEMPERROR && d->outcome != POLICY_OUTCOME_BOGUS)
+		return;
+	switch (d->check) {
+	case POLICY_CHECK_SENDER:
+	case POLICY_CHECK_RECIPIENT:
+		if (!d->subject || !dns_plain_name_length(d->subject))
+			return;
+		snprintf(hint, sizeof(hint), "dnsguard-check domain %s", d->subject);
+		break;
+	case POLICY_CHECK_CLIENT:
+		if (f->client->family != AF_INET && f->client->family != AF_INET6)
+			return;
+		snprintf(hint, sizeof(hint), "dnsguard-check client %s", f->client_ip);
+		break;
+	case POLICY_CHECK_HELO:
+		return;
+	}
+	strbuf_append_kv(line, "hint", hint);
+}
+
 void decision_format(const struct decision *d, const struct decision_facts *f, struct strbuf *line)
 {
 	char client[1024], reply[POLICY_REPLY_TEXT_SIZE + 32];
@@ -242,6 +272,7 @@ void decision_format(const struct decision *d, const struct decision_facts *f, s
 		strbuf_append_kv(line, "transport", dns_transport_name(d->transport));
 		dns_evidence_format(d->evidence, "dns_", line);
 	}
+	append_hint(d, f, line);
 }
 
 bool decision_reply(const struct decision *d, struct decision_reply *out)

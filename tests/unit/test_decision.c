@@ -334,7 +334,8 @@ static void test_log_line_and_reply(void **state)
 			    " reply=\"451 4.4.3 <alice@sender.example>: Sender domain must resolve: temporary DNS failure (" CAUSE_SERVFAIL ")\""
 			    " client=unknown[192.0.2.25] helo=helo.client.example from=<alice@sender.example> to=<bob@rcpt.example>"
 			    " name=sender.example cause=\"" CAUSE_SERVFAIL "\" transport=udp-tcp"
-			    " dns_q=sender.example./MX dns_outcome=tempfail dns_cause=servfail dns_rcode=SERVFAIL dns_ms=3");
+			    " dns_q=sender.example./MX dns_outcome=tempfail dns_cause=servfail dns_rcode=SERVFAIL dns_ms=3"
+			    " hint=\"dnsguard-check domain sender.example\"");
 	assert_true(decision_is_warning(&d));
 	assert_false(decision_is_quiet(&d));
 	assert_false(decision_lets_through(&d));
@@ -366,6 +367,47 @@ static void test_log_line_and_reply(void **state)
 	assert_null(strstr(strbuf_text(&line), " to="));
 	assert_null(strstr(strbuf_text(&line), " reply="));
 	assert_non_null(strstr(strbuf_text(&line), " action=tag rule=default client="));
+}
+
+/* The hint names the command that explains DNS trouble, and only DNS trouble. */
+static void test_hint(void **state)
+{
+	(void)state;
+	struct dns_evidence ev = evidence_for(POLICY_OUTCOME_TEMPERROR);
+	struct check_result r = result_for(POLICY_CHECK_CLIENT, POLICY_OUTCOME_TEMPERROR, &ev);
+	struct decision_facts f = facts();
+	struct decision d;
+	char storage[4096];
+	struct strbuf line;
+
+	r.subject = NULL;
+	decision_make(NULL, &dns, &f, &r, &d);
+	strbuf_init(&line, storage, sizeof(storage));
+	decision_format(&d, &f, &line);
+	assert_non_null(strstr(strbuf_text(&line), " dns_ms=3 hint=\"dnsguard-check client 192.0.2.25\""));
+
+	/* a recipient's DNS trouble: its domain */
+	r = result_for(POLICY_CHECK_RECIPIENT, POLICY_OUTCOME_TEMPERROR, &ev);
+	r.subject = "rcpt.example";
+	decision_make(NULL, &dns, &f, &r, &d);
+	strbuf_init(&line, storage, sizeof(storage));
+	decision_format(&d, &f, &line);
+	assert_non_null(strstr(strbuf_text(&line), " hint=\"dnsguard-check domain rcpt.example\""));
+
+	/* dnsguard's own failure is no DNS trouble */
+	ev.cause = DNS_CAUSE_LOCAL;
+	decision_make(NULL, &dns, &f, &r, &d);
+	strbuf_init(&line, storage, sizeof(storage));
+	decision_format(&d, &f, &line);
+	assert_null(strstr(strbuf_text(&line), "hint="));
+
+	/* an answer is no trouble either */
+	ev = evidence_for(POLICY_OUTCOME_NXDOMAIN);
+	r = result_for(POLICY_CHECK_SENDER, POLICY_OUTCOME_NXDOMAIN, &ev);
+	decision_make(NULL, &dns, &f, &r, &d);
+	strbuf_init(&line, storage, sizeof(storage));
+	decision_format(&d, &f, &line);
+	assert_null(strstr(strbuf_text(&line), "hint="));
 }
 
 /* Client text in the line and the reply: quoted and escaped, never raw; '%' doubled for libmilter. */
@@ -542,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_table_of_the_manual),
 		cmocka_unit_test(test_causes),
 		cmocka_unit_test(test_log_line_and_reply),
+		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_hostile_client_text),
 		cmocka_unit_test(test_rules_override),
 		cmocka_unit_test(test_dry_run),
