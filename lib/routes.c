@@ -25,6 +25,9 @@
 #define RETRY_FIRST_S 5			/* after a failure, doubling ... */
 #define RETRY_MAX_S 300			/* ... up to this */
 #define STATE_MAX (4 * 1024 * 1024)
+#define KEEP_UNWANTED_S (7 * 24 * 3600)	/* a host no route names any more: kept this long, unrefreshed,
+					 * so that a route switched away and back (the * test switch) has
+					 * its addresses at once, even during a DNS outage */
 
 enum host_state {
 	HOST_NEW,		/* never asked */
@@ -38,6 +41,7 @@ struct host_entry {
 	char name[DNS_NAME_TEXT_MAX];
 	enum host_state state;
 	bool wanted;
+	time_t unwanted_since;		/* when the last route naming it went (wall clock) */
 	struct netaddr addresses[HOST_LOOKUP_ADDRESSES_MAX];
 	size_t count;
 	uint32_t ttl;
@@ -192,7 +196,7 @@ static char *state_json(struct route_hosts *h)
 
 	for (struct host_entry *e = h->entries; e; e = e->next) {
 		json_t *one, *addrs;
-		if (!e->wanted || e->count == 0)
+		if (e->count == 0)
 			continue;
 		one = json_object();
 		addrs = json_array();
@@ -297,9 +301,11 @@ static void load_state(struct route_hosts *h)
 
 static void drop_unwanted(struct route_hosts *h)
 {
+	time_t now = time(NULL);
+
 	for (struct host_entry **p = &h->entries; *p;) {
 		struct host_entry *e = *p;
-		if (e->wanted) {
+		if (e->wanted || (e->count && now - e->unwanted_since < KEEP_UNWANTED_S)) {
 			p = &e->next;
 			continue;
 		}
@@ -320,6 +326,8 @@ static void *refresher(void *arg)
 
 		drop_unwanted(h);
 		for (struct host_entry *e = h->entries; e; e = e->next) {
+			if (!e->wanted)
+				continue;	/* kept, not refreshed */
 			if (e->next_ms <= now) {
 				due = e;
 				break;
@@ -423,9 +431,14 @@ void route_hosts_stop(struct route_hosts *h)
 
 void route_hosts_want(struct route_hosts *h, const struct policy *policy)
 {
+	time_t now = time(NULL);
+
 	pthread_mutex_lock(&h->lock);
-	for (struct host_entry *e = h->entries; e; e = e->next)
+	for (struct host_entry *e = h->entries; e; e = e->next) {
+		if (e->wanted)
+			e->unwanted_since = now;	/* unless a route still names it, below */
 		e->wanted = false;
+	}
 	for (size_t i = 0; i < policy_route_count(policy); i++) {
 		const struct policy_route *r = policy_route_at(policy, i);
 		for (size_t j = 0; j < r->host_count; j++) {
@@ -436,6 +449,7 @@ void route_hosts_want(struct route_hosts *h, const struct policy *policy)
 			if (!(e = find(h, host->name)) && !(e = add(h, host->name)))
 				continue;	/* out of memory: that host answers TEMP */
 			e->wanted = true;
+			e->unwanted_since = 0;
 			e->next_ms = 0;	/* a reload asks every name again, at once */
 		}
 	}

@@ -47,7 +47,8 @@ struct route_hosts *route_hosts_start(const char *state_file, route_resolve_fn *
 /* Stops the thread (after the lookup in hand) and frees. NULL: nothing. */
 void route_hosts_stop(struct route_hosts *hosts);
 /* The names `policy`'s routes need (at start and at every reload): each is asked again at once
- * (the last good addresses are served meanwhile), names no route needs any more are dropped. */
+ * (the last good addresses are served meanwhile).  A name no route needs any more is kept a week,
+ * not refreshed, so that a route switched away and back has its addresses at once. */
 void route_hosts_want(struct route_hosts *hosts, const struct policy *policy);
 
 /* What an answer rested on, for the lookup's debug line. */
