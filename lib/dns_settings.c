@@ -3,6 +3,7 @@
  */
 #include "dns_settings.h"
 
+#include <ldns/ldns.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,4 +88,34 @@ const char *dns_server_format(const struct dns_server *server, char *buf, size_t
 	else
 		snprintf(buf, size, "%s@%u", addr, server->port);
 	return buf;
+}
+
+int dns_resolv_conf_servers(const char *path, struct dns_server *out, size_t max, char *err, size_t errlen)
+{
+	ldns_resolver *res = NULL;
+	ldns_status status = ldns_resolver_new_frm_file(&res, path);
+	ldns_rdf **ns;
+	size_t n = 0;
+
+	if (status != LDNS_STATUS_OK) {
+		snprintf(err, errlen, "%s", ldns_get_errorstr_by_id(status));
+		return -1;
+	}
+	ns = ldns_resolver_nameservers(res);
+	for (size_t i = 0; i < ldns_resolver_nameserver_count(res) && n < max; i++) {
+		struct dns_server *s = &out[n];
+		size_t size = ldns_rdf_size(ns[i]);
+		memset(s, 0, sizeof(*s));
+		if (ldns_rdf_get_type(ns[i]) == LDNS_RDF_TYPE_A && size == 4)
+			s->addr.family = AF_INET;
+		else if (ldns_rdf_get_type(ns[i]) == LDNS_RDF_TYPE_AAAA && size == 16)
+			s->addr.family = AF_INET6;
+		else
+			continue;
+		memcpy(s->addr.bytes, ldns_rdf_data(ns[i]), size);
+		s->port = ldns_resolver_port(res);
+		n++;
+	}
+	ldns_resolver_deep_free(res);
+	return (int)n;
 }

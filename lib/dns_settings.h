@@ -58,6 +58,13 @@ const char *dns_builtin_zones_name(enum dns_builtin_zones zones);
 bool dns_builtin_zones_from_name(const char *name, enum dns_builtin_zones *out);
 /* Whether libunbound's built-in zones are to be made transparent (forwarded) under settings s. */
 bool dns_builtin_zones_forwarded(const struct dns_settings *s);
+/*
+ * The nameservers of a resolv.conf as libunbound reads them (ub_ctx_resolvconf), read with ldns:
+ * at most `max` into out, others (and names ldns cannot use) left out.  The count (0 when the
+ * file names none), or -1 with ldns's reason in err when it cannot be read.
+ */
+int dns_resolv_conf_servers(const char *path, struct dns_server *out, size_t max, char *err, size_t errlen);
+
 /* "addr" or "addr@port" into buf, as written in dnsguard.conf. */
 const char *dns_server_format(const struct dns_server *server, char *buf, size_t size);
 

@@ -468,34 +468,19 @@ static void *work(void *arg)
 	return NULL;
 }
 
-/* The nameservers of a resolv.conf, as libunbound reads them (ub_ctx_resolvconf), via ldns. */
+/* The nameservers of a resolv.conf, as libunbound reads them. */
 static void read_resolv_conf(struct probe_cache *pc, const char *path, char *err, size_t errlen)
 {
-	ldns_resolver *res = NULL;
-	ldns_status status = ldns_resolver_new_frm_file(&res, path);
+	char why[256];
+	int n = dns_resolv_conf_servers(path, pc->servers, PROBE_CACHE_SERVERS, why, sizeof(why));
 
-	if (status != LDNS_STATUS_OK) {
-		snprintf(err, errlen, "the DNS probe cannot read the nameservers of %s: %s", path,
-			 ldns_get_errorstr_by_id(status));
+	if (n < 0) {
+		snprintf(err, errlen, "the DNS probe cannot read the nameservers of %s: %s", path, why);
 		return;
 	}
-	ldns_rdf **ns = ldns_resolver_nameservers(res);
-	for (size_t i = 0; i < ldns_resolver_nameserver_count(res) && pc->server_count < PROBE_CACHE_SERVERS; i++) {
-		struct dns_server *s = &pc->servers[pc->server_count];
-		memset(s, 0, sizeof(*s));
-		if (ldns_rdf_get_type(ns[i]) == LDNS_RDF_TYPE_A && ldns_rdf_size(ns[i]) == 4)
-			s->addr.family = AF_INET;
-		else if (ldns_rdf_get_type(ns[i]) == LDNS_RDF_TYPE_AAAA && ldns_rdf_size(ns[i]) == 16)
-			s->addr.family = AF_INET6;
-		else
-			continue;
-		memcpy(s->addr.bytes, ldns_rdf_data(ns[i]), ldns_rdf_size(ns[i]));
-		s->port = ldns_resolver_port(res);
-		pc->server_count++;
-	}
+	pc->server_count = (size_t)n;
 	if (pc->server_count == 0)
 		snprintf(err, errlen, "the DNS probe finds no nameserver in %s", path);
-	ldns_resolver_deep_free(res);
 }
 
 struct probe_cache *probe_cache_new(const struct dns_settings *dns, const char *resolv_conf, char *err, size_t errlen)

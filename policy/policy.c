@@ -740,13 +740,21 @@ static bool read_reply(struct compile *c, json_t *reply, struct policy_rule *rul
 	return true;
 }
 
-/* A comment is a string, or an array of strings for one that reads better as several lines. */
-static bool read_comment(struct compile *c, json_t *value)
+/* The "comment" member of `object`, if it has one: a string, or an array of strings for one that
+ * reads better as several lines.  Only checked: nothing of it is kept. */
+static bool read_comment(struct compile *c, json_t *object)
 {
+	json_t *value = json_object_get(object, "comment");
 	struct string_list lines = {0};
-	bool ok = read_string_list(c, value, &lines, NULL, true);
+	bool ok;
 
+	if (!value)
+		return true;
+	push_member(c, "comment");
+	ok = read_string_list(c, value, &lines, NULL, true);
 	free_strings(&lines);
+	if (ok)
+		pop(c);
 	return ok;
 }
 
@@ -787,12 +795,8 @@ static bool read_rule(struct compile *c, json_t *object, struct policy_rule *rul
 	}
 	if (!(rule->name = strdup(text)))
 		return fail(c, "out of memory");
-	if ((v = json_object_get(object, "comment"))) {
-		push_member(c, "comment");
-		if (!read_comment(c, v))
-			return false;
-		pop(c);
-	}
+	if (!read_comment(c, object))
+		return false;
 	if (!(v = json_object_get(object, "then")))
 		return fail(c, "missing member \"then\" (the action: accept, reject, tempfail, tag, quarantine, "
 			       "divert or log-only)");
@@ -1132,12 +1136,8 @@ static bool read_route(struct compile *c, json_t *object, struct policy_route *r
 	}
 	if (!(route->name = strdup(text)))
 		return fail(c, "out of memory");
-	if ((v = json_object_get(object, "comment"))) {
-		push_member(c, "comment");
-		if (!read_comment(c, v))
-			return false;
-		pop(c);
-	}
+	if (!read_comment(c, object))
+		return false;
 	if (!(v = json_object_get(object, "hosts")))
 		return fail(c, "missing member \"hosts\" (the smart hosts, tried in order: [\"[192.0.2.25]\", "
 			       "\"smarthost.example.net:587\"])");
@@ -1302,12 +1302,8 @@ static bool compile_top(struct compile *c, json_t *root, struct policy *policy)
 	if (!json_is_integer(v) || json_integer_value(v) != 1)
 		return fail(c, "expected 1 (the only policy format version this dnsguard knows)");
 	pop(c);
-	if ((v = json_object_get(root, "comment"))) {
-		push_member(c, "comment");
-		if (!read_comment(c, v))
-			return false;
-		pop(c);
-	}
+	if (!read_comment(c, root))
+		return false;
 	if ((v = json_object_get(root, "dry_run"))) {
 		push_member(c, "dry_run");
 		if (!read_bool(c, v, &policy->dry_run))

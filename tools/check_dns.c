@@ -60,8 +60,9 @@ const struct check_evidence *check_dns_probe_evidence(struct check_dns_evidence 
 size_t check_dns_servers(const struct check_context *ctx, struct dns_server *out, size_t max)
 {
 	const struct dns_settings *dns = &ctx->rt->config->dns;
-	ldns_resolver *res = NULL;
+	char err[256];
 	size_t n = 0;
+	int count;
 
 	switch (dns->mode) {
 	case DNS_MODE_RECURSIVE:
@@ -73,24 +74,8 @@ size_t check_dns_servers(const struct check_context *ctx, struct dns_server *out
 	case DNS_MODE_RESOLV_CONF:
 		break;
 	}
-	if (ldns_resolver_new_frm_file(&res, "/etc/resolv.conf") != LDNS_STATUS_OK)
-		return 0;
-	ldns_rdf **ns = ldns_resolver_nameservers(res);
-	for (size_t i = 0; i < ldns_resolver_nameserver_count(res) && n < max; i++) {
-		struct dns_server *s = &out[n];
-		memset(s, 0, sizeof(*s));
-		if (ldns_rdf_get_type(ns[i]) == LDNS_RDF_TYPE_A && ldns_rdf_size(ns[i]) == 4)
-			s->addr.family = AF_INET;
-		else if (ldns_rdf_get_type(ns[i]) == LDNS_RDF_TYPE_AAAA && ldns_rdf_size(ns[i]) == 16)
-			s->addr.family = AF_INET6;
-		else
-			continue;
-		memcpy(s->addr.bytes, ldns_rdf_data(ns[i]), ldns_rdf_size(ns[i]));
-		s->port = ldns_resolver_port(res);
-		n++;
-	}
-	ldns_resolver_deep_free(res);
-	return n;
+	count = dns_resolv_conf_servers("/etc/resolv.conf", out, max, err, sizeof(err));
+	return count < 0 ? 0 : (size_t)count;
 }
 
 /* One probe on a thread of its own, so that silent servers cost one deadline, not one each. */

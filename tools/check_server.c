@@ -68,32 +68,17 @@ bool check_question_parse(const char *text, uint16_t type, struct check_question
 
 /* ---- which servers ------------------------------------------------------------------------ */
 
-/* The nameservers of resolv.conf as libunbound reads them (ub_ctx_resolvconf): with ldns. */
+/* The nameservers of resolv.conf as libunbound reads them (ub_ctx_resolvconf). */
 static bool read_resolv_conf(struct check_servers *out, char *why, size_t whylen)
 {
-	ldns_resolver *res = NULL;
-	ldns_status status = ldns_resolver_new_frm_file(&res, RESOLV_CONF);
-	ldns_rdf **ns;
+	char err[256];
+	int n = dns_resolv_conf_servers(RESOLV_CONF, out->list, DNS_SERVERS_MAX, err, sizeof(err));
 
-	if (status != LDNS_STATUS_OK) {
-		snprintf(why, whylen, RESOLV_CONF " cannot be read: %s", ldns_get_errorstr_by_id(status));
+	if (n < 0) {
+		snprintf(why, whylen, RESOLV_CONF " cannot be read: %s", err);
 		return false;
 	}
-	ns = ldns_resolver_nameservers(res);
-	for (size_t i = 0; i < ldns_resolver_nameserver_count(res) && out->count < DNS_SERVERS_MAX; i++) {
-		struct dns_server *s = &out->list[out->count];
-		size_t size = ldns_rdf_size(ns[i]);
-		if (ldns_rdf_get_type(ns[i]) == LDNS_RDF_TYPE_A && size == 4)
-			s->addr.family = AF_INET;
-		else if (ldns_rdf_get_type(ns[i]) == LDNS_RDF_TYPE_AAAA && size == 16)
-			s->addr.family = AF_INET6;
-		else
-			continue;
-		memcpy(s->addr.bytes, ldns_rdf_data(ns[i]), size);
-		s->port = ldns_resolver_port(res);
-		out->count++;
-	}
-	ldns_resolver_deep_free(res);
+	out->count = (size_t)n;
 	return true;
 }
 

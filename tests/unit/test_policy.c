@@ -17,35 +17,8 @@
 
 #include "json_locate.h"
 #include "policy.h"
+#include "unit_policy.h"
 #include "textfile.h"
-
-static char err[1024];
-
-static struct policy *compile(const char *text)
-{
-	err[0] = '\0';
-	return policy_compile(text, strlen(text), "p.json", err, sizeof(err));
-}
-
-static struct policy *compile_ok(const char *text)
-{
-	struct policy *p = compile(text);
-	if (!p)
-		fail_msg("%s", err);
-	return p;
-}
-
-/* Compiling must fail with exactly this message. */
-static void expect_error(const char *text, const char *message)
-{
-	struct policy *p = compile(text);
-	if (p) {
-		policy_free(p);
-		fail_msg("compiled, expected error: %s", message);
-	}
-	if (strcmp(err, message) != 0)
-		fail_msg("\n got: %s\nwant: %s", err, message);
-}
 
 static void test_minimal(void **state)
 {

@@ -15,34 +15,8 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "unit_policy.h"
 #include "textfile.h"
-
-static char err[1024];
-
-static struct policy *compile(const char *text)
-{
-	err[0] = '\0';
-	return policy_compile(text, strlen(text), "p.json", err, sizeof(err));
-}
-
-static struct policy *compile_ok(const char *text)
-{
-	struct policy *p = compile(text);
-	if (!p)
-		fail_msg("%s", err);
-	return p;
-}
-
-static void expect_error(const char *text, const char *message)
-{
-	struct policy *p = compile(text);
-	if (p) {
-		policy_free(p);
-		fail_msg("compiled, expected error: %s", message);
-	}
-	if (strcmp(err, message) != 0)
-		fail_msg("\n got: %s\nwant: %s", err, message);
-}
 
 /* One route to a.example with the hosts given as JSON text, which must fail with `why`. */
 static void expect_host_error(const char *host_json, unsigned column, const char *host, const char *why)
