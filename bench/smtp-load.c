@@ -11,7 +11,7 @@
  *   client address   BASE + i           (-b 127.2.0.0: 127.2.0.0, 127.2.0.1, ... 127.2.x.y)
  *   HELO             -H format, %u = i  (default c%u.clients.bench.test)
  *   MAIL FROM        -f format, %u = i  (default u%u@d%u.bench.test; every %u is i)
- *   RCPT TO          -t address         (default sink@sink.bench.test)
+ *   RCPT TO          -t format, %u = i  (default sink@sink.bench.test: one recipient)
  *
  * with i running over 0 .. N-1 (-N) round robin across all sessions.  Each session is: connect,
  * banner, EHLO, MAIL, RCPT, DATA, a message of about -m bytes, QUIT; commands are not pipelined,
@@ -224,7 +224,7 @@ static enum session_outcome session_run(const struct shared *sh, unsigned i, cha
 	const struct options *opt = sh->opt;
 	struct smtp_conn c = {.fd = -1};
 	struct sockaddr_in src = {.sin_family = AF_INET};
-	char cmd[LINE_MAX_BYTES], name[256], from[256], reply[LINE_MAX_BYTES], client[INET_ADDRSTRLEN];
+	char cmd[LINE_MAX_BYTES], name[256], from[256], rcpt[256], reply[LINE_MAX_BYTES], client[INET_ADDRSTRLEN];
 	enum session_outcome outcome = SESSION_FAILED;
 	const char *stage = "connect";
 	int one = 1, code;
@@ -234,6 +234,7 @@ static enum session_outcome session_run(const struct shared *sh, unsigned i, cha
 	/* every %u in the formats is i: pass it often enough for any of them */
 	snprintf(name, sizeof name, opt->helo_format, i, i, i, i);
 	snprintf(from, sizeof from, opt->from_format, i, i, i, i);
+	snprintf(rcpt, sizeof rcpt, opt->rcpt, i, i, i, i);
 
 	c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c.fd < 0) {
@@ -271,14 +272,14 @@ static enum session_outcome session_run(const struct shared *sh, unsigned i, cha
 			sent = conn_write(&c, cmd, strlen(cmd));
 			break;
 		case 3:
-			snprintf(cmd, sizeof cmd, "RCPT TO:<%s>\r\n", opt->rcpt);
+			snprintf(cmd, sizeof cmd, "RCPT TO:<%s>\r\n", rcpt);
 			sent = conn_write(&c, cmd, strlen(cmd));
 			break;
 		case 4:
 			sent = conn_write(&c, "DATA\r\n", 6);
 			break;
 		case 5:
-			snprintf(cmd, sizeof cmd, "From: <%s>\r\nTo: <%s>\r\nSubject: bench %u\r\n", from, opt->rcpt, i);
+			snprintf(cmd, sizeof cmd, "From: <%s>\r\nTo: <%s>\r\nSubject: bench %u\r\n", from, rcpt, i);
 			sent = conn_write(&c, cmd, strlen(cmd)) && conn_write(&c, sh->body, strlen(sh->body));
 			break;
 		}
@@ -452,7 +453,7 @@ static void usage(FILE *out)
 		"  -b ADDR       client address of index 0 (default 127.2.0.0); index i binds ADDR+i\n"
 		"  -H FORMAT     HELO name, %%u = index (default c%%u.clients.bench.test)\n"
 		"  -f FORMAT     sender, %%u = index (default u%%u@d%%u.bench.test)\n"
-		"  -t ADDRESS    recipient (default sink@sink.bench.test)\n"
+		"  -t FORMAT     recipient, %%u = index (default sink@sink.bench.test)\n"
 		"  -m BYTES      message body size (default 2000)\n"
 		"  -P PID        report this process's CPU per session too (up to %d times)\n"
 		"  -l LABEL      label in the JSON report; -j FILE appends the report there\n",
