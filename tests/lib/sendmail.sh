@@ -39,12 +39,12 @@
 #     harness's /etc/resolv.conf guard stays in place behind it.  The client's reverse name is
 #     therefore never known to Sendmail: it passes "[127.0.0.10]" as the client name, which
 #     dnsguard reads as "unknown", as from Postfix with smtpd_peername_lookup = no.
-#   - FEATURE(accept_unresolvable_domains): without it Sendmail refuses, before the milter sees
-#     the RCPT, every sender whose domain its host lookup cannot resolve ("553 5.1.8 <a@b>...
-#     Domain of sender address a@b does not exist"; with "hosts files" that is every domain).
-#     With it, dnsguard decides, with its own codes and causes (README).
-#   - INPUT_MAIL_FILTER(dnsguard, S=MILTER, F=T, T=S:10s;R:20s;E:5m), the flags and timeouts
-#     README recommends, and the confMILTER_MACROS_* lines it lists ({i} at MAIL and RCPT).
+#   - Every line of conf/sendmail.mc that is not a comment, as shipped, with MILTER for its
+#     socket: FEATURE(accept_unresolvable_domains), INPUT_MAIL_FILTER with F=T and the
+#     recommended timeouts, the confMILTER_MACROS_* lines.  So the test proves the lines admins
+#     copy.  Without accept_unresolvable_domains Sendmail would refuse, at MAIL FROM, every
+#     sender whose domain its host lookup cannot resolve ("553 5.1.8 <a@b>... Domain of sender
+#     address a@b does not exist"), and with "hosts files" that is every domain.
 #   - A qualified host name: Sendmail runs in a UTS namespace of its own named
 #     $H_SENDMAIL_HOSTNAME (mx.dnsguard.test), which the private /etc/hosts names too; with an
 #     unqualified or unknown host name its startup waits 60 s ("My unqualified host name ...
@@ -148,7 +148,7 @@ h_require_sendmail() {
 
 # _h_sendmail_mc MILTER PORT [MC-LINE...]: print the .mc of the test instance.
 _h_sendmail_mc() {
-    local milter=$1 port=$2 dir=$T/sendmail line
+    local milter=$1 port=$2 dir=$T/sendmail line shipped=${top_srcdir:?}/conf/sendmail.mc
     shift 2
     # m4 quotes are ` and '; $ is Sendmail's, not the shell's
     cat <<EOF
@@ -172,18 +172,14 @@ define(\`confLOG_LEVEL', \`12')dnl
 define(\`confDONT_BLAME_SENDMAIL', \`\`TrustStickyBit, RunProgramInUnsafeDirPath'')dnl
 DAEMON_OPTIONS(\`Family=inet, Name=MTA, Port=$port, Addr=127.0.0.1')dnl
 FEATURE(\`no_default_msa')dnl
-FEATURE(\`accept_unresolvable_domains')dnl
 FEATURE(\`nocanonify')dnl
 RELAY_DOMAIN(\`dest.test')dnl
 EOF
-    if [ -n "$milter" ]; then
-        cat <<EOF
-INPUT_MAIL_FILTER(\`dnsguard', \`S=$milter, F=T, T=S:10s;R:20s;E:5m')dnl
-define(\`confMILTER_MACROS_CONNECT', \`\`j, _, {daemon_name}, {if_name}, {if_addr}, {client_addr}, {client_name}'')dnl
-define(\`confMILTER_MACROS_ENVFROM', \`\`i, {auth_type}, {auth_authen}, {auth_ssf}, {auth_author}, {mail_mailer}, {mail_host}, {mail_addr}'')dnl
-define(\`confMILTER_MACROS_ENVRCPT', \`\`i, {rcpt_mailer}, {rcpt_host}, {rcpt_addr}'')dnl
-EOF
-    fi
+    # the lines we ship, as an admin would paste them, with the test's socket (no filter at all
+    # for an empty MILTER)
+    sed -e '/^dnl/d' -e "s|S=unix:/run/dnsguard/milter\\.sock|S=$milter|" \
+        "$shipped" |
+        if [ -n "$milter" ]; then cat; else grep -v '^INPUT_MAIL_FILTER'; fi
     for line in "$@"; do
         printf '%s\n' "$line"
     done
@@ -245,6 +241,11 @@ EOF
 
     SENDMAIL_PORT=$(h_port) || return 1
     _h_sendmail_mc "$milter" "$SENDMAIL_PORT" "$@" >"$dir/sendmail.mc"
+    if [ -n "$milter" ] && ! grep -qF "S=$milter," "$dir/sendmail.mc"; then
+        h_diag "h_start_sendmail: conf/sendmail.mc's INPUT_MAIL_FILTER no longer names" \
+            "S=unix:/run/dnsguard/milter.sock, which the test replaces with S=$milter"
+        return 1
+    fi
     SENDMAIL_CF=$dir/sendmail.cf
     # cf.m4 reports a bad .mc on stderr, often with status 0
     if ! m4 "$SENDMAIL_CF_DIR/m4/cf.m4" "$dir/sendmail.mc" >"$SENDMAIL_CF" 2>"$dir/m4.err" ||
