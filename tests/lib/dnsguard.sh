@@ -70,8 +70,15 @@ dg_stop() {
     [ -n "$DG_PID" ] || return 0
     kill -TERM "$DG_PID" 2>/dev/null
     # setsid(1) did not fork (see _h_spawn_bg), so dnsguard is our child: wait gives its status.
-    # A watchdog turns a hang into a test failure instead of a stuck suite.
-    ( sleep 30; kill -KILL "$DG_PID" 2>/dev/null ) &
+    # A watchdog turns a hang into a test failure instead of a stuck suite.  Its sleep must go
+    # with it: an orphaned "sleep 30" holding the script's stdout kept the TAP driver (and any
+    # pipe) waiting for it long after the script had ended.
+    (
+        trap 'kill $! 2>/dev/null; exit 0' TERM
+        sleep 30 &
+        wait $!
+        kill -KILL "$DG_PID" 2>/dev/null
+    ) >/dev/null 2>&1 &
     local watchdog=$!
     wait "$DG_PID" 2>/dev/null
     DG_STATUS=$?

@@ -9,6 +9,8 @@
 #   NSD              authoritative DNS for tests/zones on 127.0.0.1:$DNS_PORT
 #   Postfix          a private instance, smtpd on 127.0.0.1:$SMTP_PORT,
 #                    mail for dest.test kept as files under $T/delivered
+#   Sendmail         the same for Sendmail 8.17: h_start_sendmail, in
+#                    tests/lib/sendmail.sh (sourced after this file)
 #
 # Typical test script:
 #
@@ -99,6 +101,7 @@ _h_pid_names=()         # their names (parallel to _h_pids)
 _h_syslog_pid=""        # the syslog catcher: stopped last
 _h_mounts=()            # mount points to unmount, in mount order
 _h_postfix_dirs=()      # Postfix config dirs to "postfix stop"
+_h_mta_pids=()          # other MTAs' process groups (Sendmail): stopped with Postfix
 _h_fg_pid=""            # a foreground client (swaks) running right now
 _h_cleaned=""           # cleanup ran
 _h_swaks_n=0            # counter for the kept swaks transcripts
@@ -384,12 +387,18 @@ _h_cleanup() {
         kill -TERM "$_h_fg_pid" 2>/dev/null
         wait "$_h_fg_pid" 2>/dev/null
     fi
-    # 2. Postfix first (it is the milter's client): ask every master to stop
-    #    (that takes ~1 s), remembering the masters' pids
+    # 2. the MTAs first (they are the milter's clients): ask every Postfix
+    #    master to stop (that takes ~1 s), remembering the masters' pids,
+    #    and every other MTA (tests/lib/sendmail.sh) its SIGTERM
     masters=()
     for dir in "${_h_postfix_dirs[@]}"; do
         pid=$(_h_postfix_stop_request "$dir")
         [ -z "$pid" ] || [ "$pid" = "$mypgid" ] || masters+=("$pid")
+    done
+    for pid in "${_h_mta_pids[@]}"; do
+        [ "$pid" = "$mypgid" ] && continue
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+        masters+=("$pid")
     done
     # 3. then everything from h_spawn (milter, NSD, ...) in parallel with
     #    the masters' shutdown; wait for all of them together.  libmilter
