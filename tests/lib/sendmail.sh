@@ -16,6 +16,10 @@
 #                                 .mc (before the mailers), e.g. a define(...) or FEATURE(...)
 #   h_sendmail_queue_id           the queue id in the last transcript's "250 2.0.0 ID Message
 #                                 accepted for delivery"
+#   h_sendmail_wrapper FILE       write FILE, an executable that runs the started Sendmail's
+#                                 binary with its -C sendmail.cf in a UTS namespace named
+#                                 $H_SENDMAIL_HOSTNAME: sendmail(1) of the test instance, for
+#                                 -bv, -bt, or as dnsguard's sendmail_path
 #
 # Environment it reads:
 #   DNSGUARD_TEST_CACHE           where the downloaded packages and the unpacked prefix are kept
@@ -24,6 +28,9 @@
 #   SENDMAIL_PREFIX               an already unpacked prefix to use instead (no download)
 #   DNSGUARD_TEST_REQUIRE_SENDMAIL=1
 #                                 a missing Sendmail is an error, not a skip
+#   H_SENDMAIL_ROUTE_REMOTE=1     let Sendmail route mail for other domains itself (mailertable,
+#                                 then the esmtp mailer) instead of catching it for
+#                                 $T/delivered-remote: for the route tests
 #
 # What h_start_sendmail sets up, and why:
 #   - $T/sendmail/sendmail.mc -> sendmail.cf (m4 with the unpacked sendmail-cf).  OSTYPE(linux),
@@ -55,7 +62,9 @@
 #     h_delivered_files and h_wait_for_delivery work for both MTAs.  Local recipients go to
 #     $T/delivered-local/new/, every other domain to $T/delivered-remote/new/ (Delivered-To:
 #     user@domain): nothing ever leaves the host, and a test can read what Sendmail sent out
-#     (bounces, say).
+#     (bounces, say).  With H_SENDMAIL_ROUTE_REMOTE=1 other domains are not caught: Sendmail's
+#     own Parse1 routes them (mailertable, then esmtp; with "hosts files" and no DNS, only to
+#     address literals reach anything).
 #   - DontBlameSendmail=TrustStickyBit: $T is under /tmp, and Sendmail refuses a milter socket
 #     (and warns about a mailer program) below a world-writable directory unless it trusts the
 #     sticky bit ("local socket name ... unsafe: World writable directory", and no start at all).
@@ -195,10 +204,18 @@ EOF
     # shellcheck disable=SC2016 # $ is Sendmail's
     printf 'R%s\t%s\n' \
         '$+ < @ dest . test $* > $*' '$#dnsguard_test $@ delivered $: $1 < @ dest . test . >' \
-        '$+ < @ $=w . > $*' '$#dnsguard_test $@ delivered-local $: $1' \
-        '$+ < @ $+ . > $*' '$#dnsguard_test $@ delivered-remote $: $1 < @ $2 . >' \
-        '$+ < @ $+ > $*' '$#dnsguard_test $@ delivered-remote $: $1 < @ $2 . >' \
-        '$+' '$#dnsguard_test $@ delivered-local $: $1'
+        '$+ < @ $=w . > $*' '$#dnsguard_test $@ delivered-local $: $1'
+    # shellcheck disable=SC2016
+    if [ "${H_SENDMAIL_ROUTE_REMOTE:-0}" = 1 ]; then
+        # "$@": leave ParseLocal with the address as it is, for Parse1 (mailertable, esmtp)
+        printf 'R%s\t%s\n' '$* < @ $+ > $*' '$@ $1 < @ $2 > $3'
+    else
+        printf 'R%s\t%s\n' \
+            '$+ < @ $+ . > $*' '$#dnsguard_test $@ delivered-remote $: $1 < @ $2 . >' \
+            '$+ < @ $+ > $*' '$#dnsguard_test $@ delivered-remote $: $1 < @ $2 . >'
+    fi
+    # shellcheck disable=SC2016
+    printf 'R%s\t%s\n' '$+' '$#dnsguard_test $@ delivered-local $: $1'
 }
 
 # h_start_sendmail MILTER [MC-LINE...]: see the top of this file.  Exports SENDMAIL_PORT,
@@ -274,4 +291,16 @@ EOF
 # h_sendmail_queue_id: the queue id Sendmail gave the message of the last transcript.
 h_sendmail_queue_id() {
     h_smtp_reply_to DOT | sed -n 's/^250 2\.0\.0 \([0-9A-Za-z]*\) Message accepted.*/\1/p' | grep .
+}
+
+# h_sendmail_wrapper FILE: see the top of this file.
+h_sendmail_wrapper() {
+    [ -n "${SENDMAIL_CF:-}" ] || h_bail_out "h_sendmail_wrapper before h_start_sendmail"
+    cat >"$1" <<EOF
+#!/bin/sh
+# sendmail(1) of the test's Sendmail (tests/lib/sendmail.sh, h_sendmail_wrapper)
+exec unshare --uts -- sh -c 'hostname "\$1" && shift && exec "\$@"' sh \\
+    '$H_SENDMAIL_HOSTNAME' '$SENDMAIL_BIN' -C '$SENDMAIL_CF' "\$@"
+EOF
+    chmod 0755 "$1"
 }
