@@ -28,6 +28,7 @@
 #   SENDMAIL_PREFIX               an already unpacked prefix to use instead (no download)
 #   DNSGUARD_TEST_REQUIRE_SENDMAIL=1
 #                                 a missing Sendmail is an error, not a skip
+#   H_SENDMAIL_DOMAINS            the domains delivered to $T/delivered (default "dest.test")
 #   H_SENDMAIL_ROUTE_REMOTE=1     let Sendmail route mail for other domains itself (mailertable,
 #                                 then the esmtp mailer) instead of catching it for
 #                                 $T/delivered-remote: for the route tests
@@ -57,8 +58,8 @@
 #     unqualified or unknown host name its startup waits 60 s ("My unqualified host name ...
 #     unknown; sleeping for retry").
 #   - Delivery, by rules in LOCAL_RULE_0 to a test mailer ($T/sendmail/deliver, run as root):
-#     mail for any address at dest.test goes to $T/delivered/new/, one file per message and
-#     recipient, headed "Delivered-To: user@dest.test" -- the layout of h_start_postfix, so
+#     mail for any address at dest.test (or the domains of $H_SENDMAIL_DOMAINS) goes to
+#     $T/delivered/new/, one file per message and recipient, headed "Delivered-To: user@dest.test" -- the layout of h_start_postfix, so
 #     h_delivered_files and h_wait_for_delivery work for both MTAs.  Local recipients go to
 #     $T/delivered-local/new/, every other domain to $T/delivered-remote/new/ (Delivered-To:
 #     user@domain): nothing ever leaves the host, and a test can read what Sendmail sent out
@@ -157,7 +158,7 @@ h_require_sendmail() {
 
 # _h_sendmail_mc MILTER PORT [MC-LINE...]: print the .mc of the test instance.
 _h_sendmail_mc() {
-    local milter=$1 port=$2 dir=$T/sendmail line shipped=${top_srcdir:?}/conf/sendmail.mc
+    local milter=$1 port=$2 dir=$T/sendmail line domain shipped=${top_srcdir:?}/conf/sendmail.mc
     shift 2
     # m4 quotes are ` and '; $ is Sendmail's, not the shell's
     cat <<EOF
@@ -202,9 +203,13 @@ LOCAL_RULE_0
 EOF
     # The address keeps its focus ("user < @ domain . >"), or EnvToSMTP would append "@$j".
     # shellcheck disable=SC2016 # $ is Sendmail's
-    printf 'R%s\t%s\n' \
-        '$+ < @ dest . test $* > $*' '$#dnsguard_test $@ delivered $: $1 < @ dest . test . >' \
-        '$+ < @ $=w . > $*' '$#dnsguard_test $@ delivered-local $: $1'
+    for domain in ${H_SENDMAIL_DOMAINS:-dest.test}; do
+        domain=$(printf '%s' "$domain" | sed 's/\./ . /g')
+        # shellcheck disable=SC2016
+        printf 'R%s\t%s\n' "\$+ < @ $domain \$* > \$*" "\$#dnsguard_test \$@ delivered \$: \$1 < @ $domain . >"
+    done
+    # shellcheck disable=SC2016
+    printf 'R%s\t%s\n' '$+ < @ $=w . > $*' '$#dnsguard_test $@ delivered-local $: $1'
     # shellcheck disable=SC2016
     if [ "${H_SENDMAIL_ROUTE_REMOTE:-0}" = 1 ]; then
         # "$@": leave ParseLocal with the address as it is, for Parse1 (mailertable, esmtp)
@@ -270,6 +275,13 @@ EOF
         h_diag "h_start_sendmail: m4 failed on $dir/sendmail.mc:" "$(cat "$dir/m4.err")"
         return 1
     fi
+    # $T is m4 text in the .mc: a word of it that names an m4 macro ("divert", say, from a test
+    # named "...-divert") is expanded, and the paths are silently wrong
+    if ! grep -qxF "O QueueDirectory=$T/sendmail-queue" "$SENDMAIL_CF"; then
+        h_diag "h_start_sendmail: m4 changed the path $T (does a word of it name an m4 macro?" \
+            "choose another name for h_init)"
+        return 1
+    fi
 
     # A UTS namespace of its own for the host name; -bD: the daemon in the foreground.
     # shellcheck disable=SC2016 # sh's own arguments
@@ -299,7 +311,7 @@ h_sendmail_wrapper() {
     cat >"$1" <<EOF
 #!/bin/sh
 # sendmail(1) of the test's Sendmail (tests/lib/sendmail.sh, h_sendmail_wrapper)
-exec unshare --uts -- sh -c 'hostname "\$1" && shift && exec "\$@"' sh \\
+exec $(command -v unshare) --uts -- /bin/sh -c '$(command -v hostname) "\$1" && shift && exec "\$@"' sh \\
     '$H_SENDMAIL_HOSTNAME' '$SENDMAIL_BIN' -C '$SENDMAIL_CF' "\$@"
 EOF
     chmod 0755 "$1"
