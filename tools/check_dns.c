@@ -255,3 +255,20 @@ void check_dns_report_decision(struct check_report *report, const struct decisio
 			     action_verb(d->action), about, reply, policy_outcome_name(d->outcome), d->rule,
 			     d->dry_run ? "; dry run: logged, then accepted" : "");
 }
+
+bool check_dns_key_domain(const char *arg, char *out, size_t size)
+{
+	const char *at = strrchr(arg, '@');
+	const char *domain = at ? at + 1 : arg;
+	size_t len = strlen(domain);
+
+	if (len >= size)
+		return false;
+	memcpy(out, domain, len + 1);
+	if (len > 1 && out[len - 1] == '.')
+		out[--len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] = (char)(out[i] - 'A' + 'a');
+	return true;
+}

@@ -38,6 +38,9 @@ const struct check_evidence *check_dns_probe_evidence(struct check_dns_evidence 
 /* The servers dnsguard forwards to: dns_servers, or the nameservers of /etc/resolv.conf (as
  * libunbound reads them); none when it recurses.  At most max. */
 size_t check_dns_servers(const struct check_context *ctx, struct dns_server *out, size_t max);
+/* The domain of what an admin typed (a domain or user@domain): after the last '@', without a
+ * final dot, in lower case, into out.  False when it does not fit. */
+bool check_dns_key_domain(const char *arg, char *out, size_t size);
 
 /* Probes every server of check_dns_servers for qname/qtype (dns_probe.h) under the command's
  * deadline, all at once; returns how many results were filled (a server that could not be probed

@@ -620,21 +620,13 @@ int check_domain(struct check_context *ctx, int argc, char **argv)
 	static struct domain_check dc;	/* large; one per process */
 	char domain[DNS_NAME_TEXT_MAX];
 	const char *at, *arg;
-	size_t len;
 	int status;
 
 	if (argc != 2)
 		return check_fail("usage: domain DOMAIN (or an address user@DOMAIN)");
 	arg = argv[1];
 	at = strrchr(arg, '@');
-	snprintf(domain, sizeof(domain), "%s", at ? at + 1 : arg);
-	len = strlen(domain);
-	if (len > 1 && domain[len - 1] == '.')
-		domain[--len] = '\0';
-	for (size_t i = 0; i < len; i++)
-		if (domain[i] >= 'A' && domain[i] <= 'Z')
-			domain[i] = (char)(domain[i] - 'A' + 'a');
-	if (strlen(at ? at + 1 : arg) >= sizeof(domain) || dns_plain_name_length(domain) == 0 ||
+	if (!check_dns_key_domain(arg, domain, sizeof(domain)) || dns_plain_name_length(domain) == 0 ||
 	    strchr(domain, '.') == NULL)
 		return check_fail("domain: %s is not a domain name (letters, digits, hyphens, dots; an IDN in its "
 				  "xn-- form)",

@@ -36,13 +36,13 @@ static void resolve(void *arg, const char *name, struct host_addresses *out)
 static void match_reason(const struct policy_route *route, const char *domain, char *buf, size_t size)
 {
 	if (strcmp(route->destination, "*") == 0)
-		snprintf(buf, size, "the default route (*): no other route covers %s", domain);
+		snprintf(buf, size, "the default route (*): no other route covers %.300s", domain);
 	else if (strchr(route->destination, '@'))
-		snprintf(buf, size, "the route for the address %s", route->destination);
+		snprintf(buf, size, "the route for the address %.300s", route->destination);
 	else if (strcmp(route->destination, domain) == 0)
-		snprintf(buf, size, "the route for %s itself", domain);
+		snprintf(buf, size, "the route for %.300s itself", domain);
 	else
-		snprintf(buf, size, "the route for %s, which covers its subdomains", route->destination);
+		snprintf(buf, size, "the route for %.300s, which covers its subdomains", route->destination);
 }
 
 static void report_host(struct route_check *rc, const struct policy_route_host *host, bool others_resolve)
@@ -113,7 +113,7 @@ int check_route(struct check_context *ctx, int argc, char **argv)
 	struct strbuf answers[2];
 	const struct policy_route *route;
 	struct route_hosts *hosts;
-	const char *key, *at;
+	const char *key;
 	size_t len;
 	int status;
 
@@ -123,15 +123,7 @@ int check_route(struct check_context *ctx, int argc, char **argv)
 	len = strlen(key);
 	if (len == 0 || len > POLICY_ROUTE_KEY_MAX || strpbrk(key, " \t\r\n"))
 		return check_fail("route: %s is not a domain or an address", key);
-	at = strrchr(key, '@');
-	snprintf(domain, sizeof(domain), "%s", at ? at + 1 : key);
-	len = strlen(domain);
-	if (len > 1 && domain[len - 1] == '.')
-		domain[--len] = '\0';
-	for (size_t i = 0; i < len; i++)
-		if (domain[i] >= 'A' && domain[i] <= 'Z')
-			domain[i] = (char)(domain[i] - 'A' + 'a');
-	if (!*domain)
+	if (!check_dns_key_domain(key, domain, sizeof(domain)) || !*domain)
 		return check_fail("route: %s has no domain", key);
 
 	if (!check_begin(ctx, "route", key))

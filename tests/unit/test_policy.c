@@ -851,17 +851,7 @@ static void test_reply_text_safety(void **state)
 static void test_sample_policy_decisions(void **state)
 {
 	(void)state;
-	const char *top = getenv("top_srcdir");
-	char path[4096], *text, e[256];
-	size_t len;
-	bool missing;
-	snprintf(path, sizeof(path), "%s/conf/policy.json", top ? top : ".");
-	if (!textfile_read(path, 1 << 20, &text, &len, &missing, e, sizeof(e)))
-		fail_msg("%s: %s", path, e);
-	struct policy *p = policy_compile(text, len, path, err, sizeof(err));
-	free(text);
-	if (!p)
-		fail_msg("%s", err);
+	struct policy *p = compile_sample();
 	assert_false(policy_dry_run(p));
 
 	/* mail to postmaster gets through a sender that does not resolve, and a client without PTR */

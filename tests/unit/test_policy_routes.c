@@ -495,17 +495,7 @@ static void test_route_find_garbage(void **state)
 static void test_sample_policy_routes(void **state)
 {
 	(void)state;
-	const char *top = getenv("top_srcdir");
-	char path[4096], *text, e[256];
-	size_t len;
-	bool missing;
-	snprintf(path, sizeof(path), "%s/conf/policy.json", top ? top : ".");
-	if (!textfile_read(path, 1 << 20, &text, &len, &missing, e, sizeof(e)))
-		fail_msg("%s: %s", path, e);
-	struct policy *p = policy_compile(text, len, path, err, sizeof(err));
-	free(text);
-	if (!p)
-		fail_msg("%s", err);
+	struct policy *p = compile_sample();
 	assert_int_equal(policy_route_count(p), 1);
 	const struct policy_route *r = policy_route_at(p, 0);
 	assert_string_equal(r->destination, "partner.example");

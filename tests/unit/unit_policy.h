@@ -15,5 +15,7 @@ struct policy *compile(const char *text);
 struct policy *compile_ok(const char *text);
 /* Compiling must fail with exactly this message. */
 void expect_error(const char *text, const char *message);
+/* The sample policy, conf/policy.json under $top_srcdir (or .), compiled, or the test fails. */
+struct policy *compile_sample(void);
 
 #endif
