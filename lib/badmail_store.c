@@ -2,6 +2,7 @@
  * badmail_store - entries written whole or not at all; see badmail_store.h.
  */
 #include "badmail_store.h"
+#include "monotonic.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +17,11 @@
 #include <unistd.h>
 
 #define FILES_MAX 4	/* message, record.json, ndr, and one spare */
+/* How old the usage an entry's limits are checked against may be.  Walking the store stats every
+ * file of every entry: done on a milter callback for each diverted message it would grow with the
+ * store.  This process's commits are added as they happen; what others change (the command's
+ * delete and purge) and the NDR files this process removes are seen at the next walk. */
+#define USAGE_RESCAN_MS 5000
 
 struct badmail_store {
 	int dir, tmp, entries;		/* O_DIRECTORY | O_NOFOLLOW descriptors */
@@ -23,7 +29,8 @@ struct badmail_store {
 	pthread_mutex_t lock;
 	unsigned pending_entries;	/* begun, not committed or aborted */
 	unsigned long long pending_bytes;
-	unsigned long long stored_bytes;	/* at the last scan (each begin), plus commits since */
+	struct badmail_usage stored;	/* at the last walk, plus this process's commits since */
+	long long walked_ms;		/* monotonic time of that walk; 0: never */
 };
 
 struct badmail_entry {
@@ -314,12 +321,35 @@ static int create_file(int dir, const char *name)
 	return openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
+/* The usage the limits are checked against: a walk of the store when the last is older than
+ * USAGE_RESCAN_MS, else that walk plus the commits since. */
+static int stored_usage(struct badmail_store *s, struct badmail_usage *out, char *err, size_t errlen)
+{
+	long long now = monotonic_ms();
+	bool fresh;
+
+	pthread_mutex_lock(&s->lock);
+	fresh = s->walked_ms && now - s->walked_ms < USAGE_RESCAN_MS;
+	if (fresh)
+		*out = s->stored;
+	pthread_mutex_unlock(&s->lock);
+	if (fresh)
+		return 0;
+	if (badmail_store_usage(s, out, err, errlen) != 0)
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	s->stored = *out;
+	s->walked_ms = now ? now : 1;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
 struct badmail_entry *badmail_entry_begin(struct badmail_store *s, char *err, size_t errlen)
 {
 	struct badmail_usage usage;
 	struct badmail_entry *e;
 
-	if (badmail_store_usage(s, &usage, err, errlen) != 0)
+	if (stored_usage(s, &usage, err, errlen) != 0)
 		return NULL;
 	pthread_mutex_lock(&s->lock);
 	if (s->limits.max_entries && usage.entries + s->pending_entries >= s->limits.max_entries) {
@@ -333,9 +363,6 @@ struct badmail_entry *badmail_entry_begin(struct badmail_store *s, char *err, si
 		return NULL;
 	}
 	s->pending_entries++;
-	/* the base the byte limit is checked against while the message grows: entries the command
-	 * deletes meanwhile count until the next entry begins */
-	s->stored_bytes = usage.bytes;
 	pthread_mutex_unlock(&s->lock);
 
 	if (!(e = calloc(1, sizeof(*e)))) {
@@ -377,7 +404,7 @@ static int reserve(struct badmail_entry *e, size_t len, char *err, size_t errlen
 	struct badmail_store *s = e->store;
 
 	pthread_mutex_lock(&s->lock);
-	if (!bytes_fit(s, s->stored_bytes, len)) {
+	if (!bytes_fit(s, s->stored.bytes, len)) {
 		pthread_mutex_unlock(&s->lock);
 		snprintf(err, errlen, "badmail_max_size (%llu bytes) reached", s->limits.max_bytes);
 		return -1;
@@ -470,7 +497,8 @@ int badmail_entry_commit(struct badmail_entry *e, char *err, size_t errlen)
 		return -1;
 	}
 	pthread_mutex_lock(&s->lock);
-	s->stored_bytes += e->bytes;
+	s->stored.entries++;
+	s->stored.bytes += e->bytes;
 	pthread_mutex_unlock(&s->lock);
 	entry_free(e);
 	return 0;

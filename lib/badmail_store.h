@@ -69,7 +69,9 @@ bool badmail_id_time(const char *id, time_t *out);
 /*
  * Starts an entry: checks the limits, makes tmp/ID/ and opens its message file.  NULL with a
  * reason ("badmail_max_entries (100) reached", "No space left on device") when the store cannot
- * take it.
+ * take it.  The limits are checked against the store's usage walked at most a few seconds ago plus
+ * this process's commits since, so what another process deletes frees room within seconds, not at
+ * once, and a busy store is not walked for every message.
  */
 struct badmail_entry *badmail_entry_begin(struct badmail_store *store, char *err, size_t errlen);
 const char *badmail_entry_id(const struct badmail_entry *entry);

@@ -245,7 +245,10 @@ static void test_limits(void **state)
 	assert_non_null(b);
 	assert_int_equal(badmail_entry_write(b, big, 20, err, sizeof(err)), -1);
 	assert_int_equal(badmail_entry_add_file(b, "record.json", big, 10, err, sizeof(err)), 0);
-	badmail_entry_abort(b);
+	assert_int_equal(badmail_entry_commit(b, err, sizeof(err)), 0);
+	/* both commits count at once, without waiting for the next walk of the store */
+	assert_null(badmail_entry_begin(s, err, sizeof(err)));
+	assert_string_equal(err, "badmail_max_entries (2) reached");
 	badmail_store_close(s);
 }
 
