@@ -113,8 +113,13 @@ static unsigned char ascii_lower(unsigned char c)
 
 static void id_match_init(struct id_match *m, const char *ours)
 {
+	/* a quoted-string's blanks at its ends are not part of the id when it is read back */
+	while (*ours == ' ')
+		ours++;
 	m->ours = ours;
 	m->ours_len = strlen(ours);
+	while (m->ours_len && ours[m->ours_len - 1] == ' ')
+		m->ours_len--;
 	if (m->ours_len > 1 && ours[m->ours_len - 1] == '.')
 		m->ours_len--;
 	m->matched = 0;
@@ -122,11 +127,19 @@ static void id_match_init(struct id_match *m, const char *ours)
 	m->differs = false;
 }
 
+/* A byte of our id as write_authserv_id writes it: a field we wrote for an id with control or
+ * 8-bit bytes (the MTA's {j} can hold anything) must still be found ours. */
+static unsigned char as_written(unsigned char c)
+{
+	return c < 0x20 || c >= 0x7f ? '_' : c;
+}
+
 static void id_match_feed(struct id_match *m, unsigned char c)
 {
 	if (m->differs)
 		return;
-	if (!m->past_dot && m->matched < m->ours_len && ascii_lower(c) == ascii_lower((unsigned char)m->ours[m->matched]))
+	if (!m->past_dot && m->matched < m->ours_len &&
+	    ascii_lower(as_written(c)) == ascii_lower(as_written((unsigned char)m->ours[m->matched])))
 		m->matched++;
 	else if (!m->past_dot && m->matched == m->ours_len && c == '.')
 		m->past_dot = true;

@@ -1115,6 +1115,8 @@ static size_t quoted_headers_length(const struct ndr_input *in, bool *cut)
 
 static void put_headers(struct qp *q, const unsigned char *h, size_t n)
 {
+	if (!h)
+		return;	/* no header block: NULL + 0 is undefined */
 	const unsigned char *p = h, *end = h + n, *next;
 
 	while (p < end) {

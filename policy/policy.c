@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include "json_locate.h"
+#include "printable.h"
+#include "strbuf.h"
 
 #define POLICY_DEPTH_MAX 6
 #define REPLY_TEXT_MAX 400
@@ -1353,6 +1355,19 @@ static bool compile_top(struct compile *c, json_t *root, struct policy *policy)
 	return true;
 }
 
+/* An error quotes the file (jansson quotes the token it stopped at; a key may be "\u0001"): it
+ * goes to syslog and a terminal, so control bytes and broken UTF-8 are written as \xHH
+ * (printable.h); a Unicode domain name stays readable. */
+static void printable_error(char *err, size_t errlen)
+{
+	char copy[1024];
+	struct strbuf sb;
+
+	snprintf(copy, sizeof(copy), "%s", err);
+	strbuf_init(&sb, err, errlen);
+	printable_append(&sb, copy, strlen(copy), 0);
+}
+
 struct policy *policy_compile(const char *text, size_t len, const char *source, char *err, size_t errlen)
 {
 	struct compile c = {.text = text, .len = len, .source = source, .err = err, .errlen = errlen};
@@ -1363,6 +1378,7 @@ struct policy *policy_compile(const char *text, size_t len, const char *source, 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		snprintf(err, errlen, "%s:%d:%d: %s", source, jerr.line, jerr.column, jerr.text);
+		printable_error(err, errlen);
 		return NULL;
 	}
 	policy = calloc(1, sizeof(*policy));
@@ -1377,6 +1393,7 @@ struct policy *policy_compile(const char *text, size_t len, const char *source, 
 	if (!ok) {
 		policy_free(policy);
 		policy = NULL;
+		printable_error(err, errlen);
 	}
 	json_decref(root);
 	return policy;

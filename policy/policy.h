@@ -71,7 +71,8 @@ enum policy_outcome {
 
 /*
  * Compiles policy text.  `source` names it in errors (usually the file path).  Returns NULL and a
- * message "source:line:column: ..." in err on any problem.
+ * message "source:line:column: ..." in err on any problem, safe to log and print: control bytes
+ * and broken UTF-8 that the file or its name holds are written as \xHH (printable.h).
  */
 struct policy *policy_compile(const char *text, size_t len, const char *source, char *err, size_t errlen);
 void policy_free(struct policy *policy);
