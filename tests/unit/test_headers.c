@@ -70,7 +70,7 @@ static void test_is_ours(void **state)
 static void test_own_field_is_ours_for_any_id(void **state)
 {
 	(void)state;
-	static const char *ids[] = {"mx.example.org", "we ird\x01(id)", "mx\x7f.example", "b\xc3\xbc" "cher.example", "\"q\""};
+	static const char *ids[] = {"mx.example.org", "we ird\x01(id)", "mx\x7f.example", "b\303\274cher.example", "\"q\""};
 	char buf[1024];
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
