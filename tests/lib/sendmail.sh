@@ -14,6 +14,8 @@
 #                                 127.0.0.1:$SENDMAIL_PORT and calls the milter MILTER
 #                                 ("unix:/path", or "" for none); each MC-LINE is appended to the
 #                                 .mc (before the mailers), e.g. a define(...) or FEATURE(...)
+#   h_stop_sendmail               stop the started Sendmail, so that a test can start another
+#                                 (h_start_sendmail again, with other lines)
 #   h_sendmail_queue_id           the queue id in the last transcript's "250 2.0.0 ID Message
 #                                 accepted for delivery"
 #   h_sendmail_wrapper FILE       write FILE, an executable that runs the started Sendmail's
@@ -32,6 +34,12 @@
 #   H_SENDMAIL_ROUTE_REMOTE=1     let Sendmail route mail for other domains itself (mailertable,
 #                                 then the esmtp mailer) instead of catching it for
 #                                 $T/delivered-remote: for the route tests
+#   H_SENDMAIL_MC_EDIT            a sed script applied to the lines of conf/sendmail.mc before
+#                                 they go into the .mc, for a test of what changing them does
+#                                 ('/accept_unresolvable_domains/d', 's/R:20s/R:2s/'); default none
+#   H_SENDMAIL_HOSTS_SERVICE      the service switch's "hosts" entry (default "files"); "dns files"
+#                                 lets Sendmail's own lookups ask the server of /etc/resolv.conf,
+#                                 port 53: only in a test with a network namespace of its own
 #
 # What h_start_sendmail sets up, and why:
 #   - $T/sendmail/sendmail.mc -> sendmail.cf (m4 with the unpacked sendmail-cf).  OSTYPE(linux),
@@ -188,7 +196,7 @@ EOF
     # the lines we ship, as an admin would paste them, with the test's socket (no filter at all
     # for an empty MILTER)
     sed -e '/^dnl/d' -e "s|S=unix:/run/dnsguard/milter\\.sock|S=$milter|" \
-        "$shipped" |
+        -e "${H_SENDMAIL_MC_EDIT:-}" "$shipped" |
         if [ -n "$milter" ]; then cat; else grep -v '^INPUT_MAIL_FILTER'; fi
     for line in "$@"; do
         printf '%s\n' "$line"
@@ -241,7 +249,7 @@ h_start_sendmail() {
         mkdir -p "$T/$d/new" "$T/$d/tmp"
     done
     : >"$dir/sendmail.st"
-    printf 'hosts\tfiles\naliases\tfiles\n' >"$dir/service.switch"
+    printf 'hosts\t%s\naliases\tfiles\n' "${H_SENDMAIL_HOSTS_SERVICE:-files}" >"$dir/service.switch"
     printf '127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost\n' "$H_SENDMAIL_HOSTNAME" >"$dir/hosts"
     # the test mailer: one file per message and recipient, written whole, then moved into new/
     cat >"$dir/deliver" <<'EOF'
@@ -298,6 +306,18 @@ EOF
         h_dump_file "$T/syslog" 20
         return 1
     }
+}
+
+# h_stop_sendmail: see the top of this file.  The harness's cleanup stops a Sendmail still running.
+h_stop_sendmail() {
+    local pid keep=()
+    [ -n "${SENDMAIL_PID:-}" ] || return 0
+    _h_stop_groups 10 "$SENDMAIL_PID"
+    for pid in "${_h_mta_pids[@]}"; do
+        [ "$pid" = "$SENDMAIL_PID" ] || keep+=("$pid")
+    done
+    _h_mta_pids=("${keep[@]}")
+    SENDMAIL_PID=""
 }
 
 # h_sendmail_queue_id: the queue id Sendmail gave the message of the last transcript.
