@@ -5,9 +5,11 @@
  * Each target in tests/fuzz/ is one file with LLVMFuzzerTestOneInput.  Linked with
  * -fsanitize=fuzzer (configure --enable-fuzzing, clang) it is a fuzzer; linked with replay.c it
  * is a test that runs the target over its committed corpus (tests/fuzz/corpus/NAME), in every
- * build, so what a fuzzing run found stays found.  A target checks the promises of the module's
- * header itself and calls fuzz_fail, which aborts: a broken promise is a crash, as a sanitizer's
- * report is.
+ * build, so what a fuzzing run found stays found, and then over the corpus's named inputs with
+ * each allocation of the module failing in turn (fault injection: every error path is taken).  A
+ * target checks the promises of the module's header itself and calls fuzz_fail, which aborts: a
+ * broken promise is a crash, as a sanitizer's report is.  Under an injected allocation failure
+ * only what must hold whatever happens is checked (fuzz_faulted tells).
  */
 #ifndef DNSGUARD_FUZZ_H
 #define DNSGUARD_FUZZ_H
@@ -19,6 +21,21 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The harness's own allocations never fail: replay.c makes the module's fail one by one, and
+ * links with --wrap=malloc so that __real_malloc is the allocator that does not. */
+#ifdef FUZZ_REPLAY
+void *__real_malloc(size_t size);
+#define fuzz_malloc __real_malloc
+/* Whether an allocation was made to fail during this run of the target. */
+int fuzz_faulted(void);
+#else
+#define fuzz_malloc malloc
+static inline int fuzz_faulted(void)
+{
+	return 0;
+}
+#endif
 
 /* Reports a broken promise and aborts. */
 #define fuzz_fail(...)                                                    \
@@ -40,7 +57,7 @@ static inline size_t fuzz_fields(const uint8_t *data, size_t size, char **copy, 
 	size_t n = 0;
 	char *p;
 
-	*copy = malloc(size + 1);
+	*copy = fuzz_malloc(size + 1);
 	if (!*copy)
 		abort();
 	if (size)
@@ -62,7 +79,7 @@ static inline size_t fuzz_fields(const uint8_t *data, size_t size, char **copy, 
 /* A NUL-terminated copy of the whole input (which may hold NULs: C strings see the first part). */
 static inline char *fuzz_string(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_malloc(size + 1);
 
 	if (!s)
 		abort();
