@@ -609,7 +609,8 @@ static int print_effective_config(const struct config *config, const struct strb
  * dnsguard -n: what start would refuse, every problem one line on stderr, so that "valid" means
  * start will not refuse these files: the config and the policy (loaded already), the user and
  * group and the files that user must read, and the resolver the config describes (built, then
- * freed).  A running daemon is left alone: the socket and the pid file are not checked.
+ * freed).  A running daemon is left alone: the socket and the pid file are not checked.  A unix
+ * socket that a chrooted Postfix cannot see is a warning: the config is valid, the mail is not.
  */
 static int check_what_start_refuses(struct runtime *rt, struct strbuf *errors, const struct strbuf *notes)
 {
@@ -620,6 +621,16 @@ static int check_what_start_refuses(struct runtime *rt, struct strbuf *errors, c
 	/* after the preflight, which forks: the resolver has threads */
 	ok = runtime_start_dns(rt, errors) && ok;
 	print_lines(notes);
+	/* what a chrooted Postfix will not see: said, but not a reason to refuse */
+	struct strbuf warnings;
+	strbuf_init_heap(&warnings, 4096);
+	preflight_postfix_warnings(rt->config, &warnings);
+	for (const char *p = strbuf_text(&warnings); *p;) {
+		size_t len = strcspn(p, "\n");
+		fprintf(stderr, "dnsguard: warning: %.*s\n", (int)len, p);
+		p += len + (p[len] ? 1 : 0);
+	}
+	strbuf_free(&warnings);
 	if (!ok) {
 		print_lines(errors);
 		return EX_CONFIG;
