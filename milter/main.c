@@ -4,9 +4,16 @@
  * Startup order matters: the config, the policy, the user and group and what that user must read
  * (preflight.h) are checked before anything else, while the terminal is still there to hear of a
  * problem; the process detaches, and the parent waits for the child's word through a pipe: the
- * status, and the reason of a refusal, which the parent prints, so `dnsguard` exits 1 with one
- * line "dnsguard: what: why" on stderr whatever the step that failed (in the foreground the line
- * is printed at once); every refusal is logged too.  The reload signal is blocked before any
+ * status, and the reason of a refusal, which the parent prints, so `dnsguard` exits non-zero with
+ * one line "dnsguard: what: why" on stderr whatever the step that failed (in the foreground the
+ * line is printed at once); every refusal is logged too.
+ *
+ * Exit statuses are sysexits(3), so that systemd and an admin see the kind of failure at once:
+ * EX_CONFIG (78) for everything `dnsguard -n` reports (config, policy, user, group, files the user
+ * must read, the resolver: fix the files), EX_UNAVAILABLE when the socket is in use (another
+ * dnsguard runs), EX_CANTCREAT for a socket, pid file, store or state that cannot be made,
+ * EX_NOPERM when the switch of user fails, EX_OSERR when the system refuses a pipe, a fork or a
+ * thread, EX_SOFTWARE when libmilter fails or the daemon process ends without a word.  The reload signal is blocked before any
  * thread exists; the socket is opened and the pid file written while still root; then privileges
  * are dropped and libmilter runs.  Root never follows a link that the unprivileged user could have
  * planted beside the socket or the pid file, and a startup that fails removes the socket and pid
@@ -41,6 +48,7 @@
 #include <netdb.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "callbacks.h"
@@ -89,7 +97,8 @@ static void print_lines(const struct strbuf *text)
 /* ---- detaching, with the parent waiting for the child's word ----------------------------- */
 
 /*
- * The child's word is one status byte (0: ready, 1: refused) and, after a refusal, its reason.
+ * The child's word is one status byte (0: ready, else the exit status of its refusal) and, after
+ * a refusal, its reason.
  * One write of at most PIPE_BUF bytes, so the parent never sees half of it.
  */
 #define STARTUP_WORD_MAX 4096
@@ -113,12 +122,12 @@ static void __attribute__((noreturn)) wait_for_child(int fd)
 	if (len == 0) {
 		fprintf(stderr, "dnsguard: startup: the daemon process ended before it was ready, without "
 				"saying why (see syslog)\n");
-		_exit(1);
+		_exit(EX_SOFTWARE);
 	}
 	if (word[0] == 0)
 		_exit(0);
 	print_text_lines(word + 1);
-	_exit(1);
+	_exit((unsigned char)word[0]);
 }
 
 static void detach(void)
@@ -128,12 +137,12 @@ static void detach(void)
 
 	if (pipe(fds) < 0) {
 		fprintf(stderr, "dnsguard: pipe: %s\n", strerror(errno));
-		exit(1);
+		exit(EX_OSERR);
 	}
 	pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "dnsguard: fork: %s\n", strerror(errno));
-		exit(1);
+		exit(EX_OSERR);
 	}
 	if (pid > 0) {
 		close(fds[1]);
@@ -154,15 +163,16 @@ static void detach(void)
 	}
 }
 
-/* Tells the waiting parent (if any) the outcome: ready, or refused with `reason`. */
-static void report_startup(bool ready, const char *reason)
+/* Tells the waiting parent (if any) the outcome: ready (status 0), or refused with `reason`. */
+static void report_startup(int status, const char *reason)
 {
 	char word[STARTUP_WORD_MAX];
 	size_t len = 1;
+	bool ready = status == 0;
 
 	if (ready_fd < 0)
 		return;
-	word[0] = ready ? 0 : 1;
+	word[0] = (char)status;
 	if (!ready) {
 		len += strnlen(reason, sizeof(word) - 1);
 		memcpy(word + 1, reason, len - 1);
@@ -178,11 +188,12 @@ static char made_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char made_pid_file[4096];
 
 /*
- * Refuses to start: `reason` (one or more lines, "what: why") goes to syslog, and to the terminal
- * as "dnsguard: " lines, through the parent once detached.  Only once: the log's own copy on
- * stderr (-f) is switched off, its time stamp would say the same thing again.
+ * Refuses to start with exit status `status` (sysexits.h, never 0): `reason` (one or more lines,
+ * "what: why") goes to syslog, and to the terminal as "dnsguard: " lines, through the parent once
+ * detached.  Only once: the log's own copy on stderr (-f) is switched off, its time stamp would
+ * say the same thing again.
  */
-static void __attribute__((noreturn)) refuse_to_start(const char *reason)
+static void __attribute__((noreturn)) refuse_to_start(int status, const char *reason)
 {
 	const char *p = reason;
 
@@ -197,15 +208,15 @@ static void __attribute__((noreturn)) refuse_to_start(const char *reason)
 	if (*made_pid_file)
 		unlink(made_pid_file);
 	if (ready_fd >= 0)
-		report_startup(false, reason);
+		report_startup(status, reason);
 	else
 		print_text_lines(reason);
-	exit(1);
+	exit(status);
 }
 
-static void startup_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void startup_failed(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
-static void startup_failed(const char *fmt, ...)
+static void startup_failed(int status, const char *fmt, ...)
 {
 	char reason[STARTUP_WORD_MAX];
 	va_list ap;
@@ -213,7 +224,7 @@ static void startup_failed(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	refuse_to_start(reason);
+	refuse_to_start(status, reason);
 }
 
 /* ---- the socket ------------------------------------------------------------------------------ */
@@ -240,17 +251,17 @@ static void remove_stale_socket(const char *path)
 	if (lstat(path, &st) < 0)
 		return;
 	if (!S_ISSOCK(st.st_mode))
-		startup_failed("milter_socket %s: exists and is not a socket: not removing it", path);
+		startup_failed(EX_CANTCREAT, "milter_socket %s: exists and is not a socket: not removing it", path);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		startup_failed("milter_socket %s: in use by another process (is dnsguard already running?)", path);
+		startup_failed(EX_UNAVAILABLE, "milter_socket %s: in use by another process (is dnsguard already running?)", path);
 	}
 	if (fd >= 0)
 		close(fd);
 	if (unlink(path) < 0)
-		startup_failed("milter_socket %s: cannot remove the stale socket: %m", path);
+		startup_failed(EX_CANTCREAT, "milter_socket %s: cannot remove the stale socket: %m", path);
 	log_notice("removed stale milter_socket %s", path);
 }
 
@@ -323,23 +334,26 @@ static bool milter_address(const char *spec, struct sockaddr_storage *sa, sockle
 
 /*
  * libmilter tells only syslog why it could not listen: bind the same address here, as libmilter
- * does (SO_REUSEADDR), for a reason to print ("Address already in use").
+ * does (SO_REUSEADDR), for a reason to print ("Address already in use").  Returns the exit
+ * status: EX_UNAVAILABLE when another process holds the address, else EX_CANTCREAT.
  */
-static void explain_listen_failure(const char *spec, char *why, size_t size)
+static int explain_listen_failure(const char *spec, char *why, size_t size)
 {
 	struct sockaddr_storage sa;
 	socklen_t len;
-	int fd, one = 1;
+	int fd, one = 1, status = EX_CANTCREAT;
 
 	if (!milter_address(spec, &sa, &len, why, size))
-		return;
+		return EX_CONFIG;
 	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(why, size, "cannot create a socket: %s", strerror(errno));
-		return;
+		return EX_OSERR;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, len) < 0) {
+		if (errno == EADDRINUSE)
+			status = EX_UNAVAILABLE;
 		snprintf(why, size, "cannot listen: %s", strerror(errno));
 	} else {
 		snprintf(why, size, "libmilter could not listen (its reason is in syslog)");
@@ -347,6 +361,7 @@ static void explain_listen_failure(const char *spec, char *why, size_t size)
 			unlink(((struct sockaddr_un *)&sa)->sun_path);
 	}
 	close(fd);
+	return status;
 }
 
 static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid)
@@ -361,19 +376,19 @@ static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid
 		if (slash && slash != dir)
 			*slash = '\0';
 		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-			startup_failed("milter_socket %s: directory %s does not exist", path, dir);
+			startup_failed(EX_CANTCREAT, "milter_socket %s: directory %s does not exist", path, dir);
 		remove_stale_socket(path);
 	}
 	if (smfi_setconn(config->milter_socket) != MI_SUCCESS)
-		startup_failed("milter_socket %s: libmilter rejected the address", config->milter_socket);
+		startup_failed(EX_CONFIG, "milter_socket %s: libmilter rejected the address", config->milter_socket);
 	/* the socket is created with the configured mode from the start, never wider */
 	mode_t old_umask = umask(~config->milter_socket_mode & 0777);
 	int rc = smfi_opensocket(false);
 	umask(old_umask);
 	if (rc != MI_SUCCESS) {
 		char why[512];
-		explain_listen_failure(config->milter_socket, why, sizeof(why));
-		startup_failed("milter_socket %s: %s", config->milter_socket, why);
+		int listen_status = explain_listen_failure(config->milter_socket, why, sizeof(why));
+		startup_failed(listen_status, "milter_socket %s: %s", config->milter_socket, why);
 	}
 	if (path) {
 		snprintf(made_socket, sizeof(made_socket), "%s", path);
@@ -382,10 +397,10 @@ static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid
 		 * swap the new socket for a link to /etc/shadow between bind and these calls.
 		 */
 		if (fchmodat(AT_FDCWD, path, config->milter_socket_mode, AT_SYMLINK_NOFOLLOW) < 0)
-			startup_failed("milter_socket %s: cannot chmod: %m (replaced by a symbolic link during startup?)",
+			startup_failed(EX_CANTCREAT, "milter_socket %s: cannot chmod: %m (replaced by a symbolic link during startup?)",
 				       path);
 		if (geteuid() == 0 && lchown(path, uid, gid) < 0)
-			startup_failed("milter_socket %s: cannot chown: %m", path);
+			startup_failed(EX_CANTCREAT, "milter_socket %s: cannot chown: %m", path);
 	} else if (disable_nagle_on_listener() != 1) {
 		log_warning("milter_socket %s: could not set TCP_NODELAY; replies may stall ~40 ms on TCP",
 			    config->milter_socket);
@@ -406,7 +421,7 @@ static void drop_privileges(const struct config *config, uid_t uid, gid_t gid)
 		return;
 	char why[512];
 	if (privileges_switch(config->user, uid, gid, why, sizeof(why)) != 0)
-		startup_failed("%s", why);
+		startup_failed(EX_NOPERM, "%s", why);
 }
 
 static const char *file_kind(mode_t mode)
@@ -449,17 +464,17 @@ static void write_pid_file(const char *path)
 	if (!*path)
 		return;
 	if (strlen(path) >= sizeof(dir))
-		startup_failed("pid_file %s: name too long", path);
+		startup_failed(EX_CANTCREAT, "pid_file %s: name too long", path);
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
 	if (!slash || !slash[1])
-		startup_failed("pid_file %s: not the name of a file", path);
+		startup_failed(EX_CANTCREAT, "pid_file %s: not the name of a file", path);
 	name = path + (slash - dir) + 1;
 	slash[slash == dir ? 1 : 0] = '\0';
 
 	dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0)
-		startup_failed("pid_file %s: cannot open its directory %s: %m", path, dir);
+		startup_failed(EX_CANTCREAT, "pid_file %s: cannot open its directory %s: %m", path, dir);
 	if (fstat(dir_fd, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)))
 		log_warning("pid_file %s: its directory %s is writable by %s: whoever can write there can "
 			    "replace the pid file; use a directory only root and dnsguard's user can write",
@@ -470,28 +485,28 @@ static void write_pid_file(const char *path)
 		saved = errno;
 		if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (S_ISLNK(st.st_mode))
-				startup_failed("pid_file %s: is a symbolic link: not following it", path);
+				startup_failed(EX_CANTCREAT, "pid_file %s: is a symbolic link: not following it", path);
 			if (!S_ISREG(st.st_mode))
-				startup_failed("pid_file %s: is %s, not a regular file: not writing to it", path,
+				startup_failed(EX_CANTCREAT, "pid_file %s: is %s, not a regular file: not writing to it", path,
 					       file_kind(st.st_mode));
 		}
-		startup_failed("pid_file %s: cannot open: %s", path, strerror(saved));
+		startup_failed(EX_CANTCREAT, "pid_file %s: cannot open: %s", path, strerror(saved));
 	}
 	if (fstat(fd, &st) < 0)
-		startup_failed("pid_file %s: cannot stat: %m", path);
+		startup_failed(EX_CANTCREAT, "pid_file %s: cannot stat: %m", path);
 	if (!S_ISREG(st.st_mode))
-		startup_failed("pid_file %s: is %s, not a regular file: not writing to it", path, file_kind(st.st_mode));
+		startup_failed(EX_CANTCREAT, "pid_file %s: is %s, not a regular file: not writing to it", path, file_kind(st.st_mode));
 	if (st.st_nlink > 1)
-		startup_failed("pid_file %s: has %lu hard links: not writing to it (another name of the same file "
+		startup_failed(EX_CANTCREAT, "pid_file %s: has %lu hard links: not writing to it (another name of the same file "
 			       "could be any file)",
 			       path, (unsigned long)st.st_nlink);
 	snprintf(made_pid_file, sizeof(made_pid_file), "%s", path);
 	/* the new content first, then cut what is left of a longer old one: never an empty file */
 	len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	if (pwrite(fd, line, (size_t)len, 0) != len || ftruncate(fd, len) < 0)
-		startup_failed("pid_file %s: cannot write: %m", path);
+		startup_failed(EX_CANTCREAT, "pid_file %s: cannot write: %m", path);
 	if (close(fd) < 0)
-		startup_failed("pid_file %s: cannot write: %m", path);
+		startup_failed(EX_CANTCREAT, "pid_file %s: cannot write: %m", path);
 	close(dir_fd);
 }
 
@@ -576,7 +591,7 @@ static int signal_loop(const sigset_t *set, pthread_t milter)
 				log_warning("libmilter stopped by itself (%s); %u sessions were open",
 					    milter_status == MI_SUCCESS ? "a signal it took" : "an error",
 					    callbacks_open_sessions());
-			return milter_status == MI_SUCCESS ? 0 : 1;
+			return milter_status == MI_SUCCESS ? 0 : EX_SOFTWARE;
 		}
 	}
 }
@@ -594,7 +609,8 @@ static int print_effective_config(const struct config *config, const struct strb
  * dnsguard -n: what start would refuse, every problem one line on stderr, so that "valid" means
  * start will not refuse these files: the config and the policy (loaded already), the user and
  * group and the files that user must read, and the resolver the config describes (built, then
- * freed).  A running daemon is left alone: the socket and the pid file are not checked.
+ * freed).  A running daemon is left alone: the socket and the pid file are not checked.  A unix
+ * socket that a chrooted Postfix cannot see is a warning: the config is valid, the mail is not.
  */
 static int check_what_start_refuses(struct runtime *rt, struct strbuf *errors, const struct strbuf *notes)
 {
@@ -605,9 +621,19 @@ static int check_what_start_refuses(struct runtime *rt, struct strbuf *errors, c
 	/* after the preflight, which forks: the resolver has threads */
 	ok = runtime_start_dns(rt, errors) && ok;
 	print_lines(notes);
+	/* what a chrooted Postfix will not see: said, but not a reason to refuse */
+	struct strbuf warnings;
+	strbuf_init_heap(&warnings, 4096);
+	preflight_postfix_warnings(rt->config, &warnings);
+	for (const char *p = strbuf_text(&warnings); *p;) {
+		size_t len = strcspn(p, "\n");
+		fprintf(stderr, "dnsguard: warning: %.*s\n", (int)len, p);
+		p += len + (p[len] ? 1 : 0);
+	}
+	strbuf_free(&warnings);
 	if (!ok) {
 		print_lines(errors);
-		return 1;
+		return EX_CONFIG;
 	}
 	printf("dnsguard: %s and %s are valid (%zu policy rules, %zu routes)\n", rt->config->source,
 	       rt->config->policy_file, policy_rule_count(rt->policy), policy_route_count(rt->policy));
@@ -664,10 +690,10 @@ int main(int argc, char **argv)
 	if (!rt && !check_only && !print_config) {
 		/* a start refused: logged too, under the default facility (the config could not say) */
 		log_open(LOG_MAIL, false);
-		refuse_to_start(strbuf_text(&errors));
+		refuse_to_start(EX_CONFIG, strbuf_text(&errors));
 	}
 	if (!rt || check_only || print_config) {
-		int rc = 1;
+		int rc = EX_CONFIG;
 		if (!rt)
 			print_lines(&errors);
 		else if (print_config)
@@ -686,7 +712,7 @@ int main(int argc, char **argv)
 	log_set_level(rt->config->log_level);
 	/* while the terminal can still hear of it, and before any thread exists: the check forks */
 	if (!preflight_check(rt->config, policy_uses_action(rt->policy, POLICY_DIVERT), &uid, &gid, &errors))
-		refuse_to_start(strbuf_text(&errors));
+		refuse_to_start(EX_CONFIG, strbuf_text(&errors));
 	if (!foreground)
 		detach();
 	if (strbuf_len(&notes))
@@ -695,19 +721,19 @@ int main(int argc, char **argv)
 	sigset_t signals;
 	block_signals(&signals);
 	if (!runtime_start_dns(rt, &errors))
-		refuse_to_start(strbuf_text(&errors));
+		refuse_to_start(EX_CONFIG, strbuf_text(&errors));
 	runtime_install(rt);
 
 	if (smfi_register(callbacks_filter) != MI_SUCCESS)
-		startup_failed("libmilter: smfi_register failed");
+		startup_failed(EX_SOFTWARE, "libmilter: smfi_register failed");
 	open_milter_socket(rt->config, uid, gid);
 	if (!route_service_open(rt->config, uid, gid, &errors))
-		refuse_to_start(strbuf_text(&errors));
+		refuse_to_start(EX_CANTCREAT, strbuf_text(&errors));
 	write_pid_file(rt->config->pid_file);
 	drop_privileges(rt->config, uid, gid);
 	/* as the user the store and the route state must belong to */
 	if (!runtime_start_badmail(rt, true, &errors) || !route_service_start(rt->config, &errors))
-		refuse_to_start(strbuf_text(&errors));
+		refuse_to_start(EX_CANTCREAT, strbuf_text(&errors));
 
 	char dns[512];
 	log_info("starting dnsguard %s: milter_socket=%s%s%s %s dns_deadline=%ums policy=%s rules=%zu routes=%zu",
@@ -724,8 +750,8 @@ int main(int argc, char **argv)
 	main_thread = pthread_self();
 	pthread_t milter;
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
-		startup_failed("libmilter: cannot start its thread");
-	report_startup(true, NULL);
+		startup_failed(EX_OSERR, "libmilter: cannot start its thread");
+	report_startup(0, NULL);
 
 	int rc = signal_loop(&signals, milter);
 	route_service_stop();

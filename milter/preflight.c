@@ -12,12 +12,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "postfix_chroot.h"
 #include "privileges.h"
+#include "textfile.h"
 
 #define FINDINGS_MAX 4096	/* what the child may report: a line per file, with room to spare */
 
@@ -177,4 +180,33 @@ bool preflight_check(const struct config *config, bool badmail, uid_t *uid, gid_
 	/* without the ids there is nobody to check the files as */
 	return privileges_lookup(config->user, config->group, config->source, uid, gid, errors) &&
 	       check_files(config, badmail, *uid, *gid, errors);
+}
+
+#define POSTFIX_CONFIG_MAX (1024 * 1024)
+
+void preflight_postfix_warnings(const struct config *config, struct strbuf *warnings)
+{
+	const char *dir = getenv("MAIL_CONFIG");
+	char path[4096], err[256], queue_directory[4096];
+	char *main_cf = NULL, *master_cf = NULL;
+	size_t len;
+	bool missing;
+
+	if (!dir || !*dir)
+		dir = "/etc/postfix";
+	snprintf(path, sizeof(path), "%s/main.cf", dir);
+	if (!textfile_read(path, POSTFIX_CONFIG_MAX, &main_cf, &len, &missing, err, sizeof(err)))
+		return;
+	snprintf(path, sizeof(path), "%s/master.cf", dir);
+	if (textfile_read(path, POSTFIX_CONFIG_MAX, &master_cf, &len, &missing, err, sizeof(err))) {
+		if (!postfix_main_cf_value(main_cf, "queue_directory", queue_directory, sizeof(queue_directory)))
+			snprintf(queue_directory, sizeof(queue_directory), "%s", POSTFIX_DEFAULT_QUEUE_DIRECTORY);
+		postfix_chroot_check("milter_socket", config->milter_socket, POSTFIX_CLIENT_MILTER, queue_directory,
+				     master_cf, warnings);
+		if (config->route_socket && *config->route_socket)
+			postfix_chroot_check("route_socket", config->route_socket, POSTFIX_CLIENT_ROUTES,
+					     queue_directory, master_cf, warnings);
+	}
+	free(main_cf);
+	free(master_cf);
 }

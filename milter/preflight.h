@@ -29,4 +29,12 @@
  */
 bool preflight_check(const struct config *config, bool badmail, uid_t *uid, gid_t *gid, struct strbuf *errors);
 
+/*
+ * Warnings, not refusals: a unix milter_socket or route_socket that a chrooted Postfix cannot
+ * see (postfix_chroot.h), one line each appended to `warnings`.  Postfix's main.cf and master.cf
+ * are read from $MAIL_CONFIG, as Postfix's own commands do, else /etc/postfix; without a main.cf
+ * Postfix is not configured there and nothing is said.
+ */
+void preflight_postfix_warnings(const struct config *config, struct strbuf *warnings);
+
 #endif
