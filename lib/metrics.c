@@ -120,21 +120,6 @@ void metrics_reset(void)
 
 /* ---- health ---------------------------------------------------------------------------------- */
 
-const char *metrics_server_state_name(enum metrics_server_state state)
-{
-	switch (state) {
-	case METRICS_SERVER_UNPROBED:
-		return "unprobed";
-	case METRICS_SERVER_ANSWERING:
-		return "answering";
-	case METRICS_SERVER_FAILING:
-		return "failing";
-	case METRICS_SERVER_SILENT:
-		return "silent";
-	}
-	return "unknown";
-}
-
 /* Whether DNS fails: questions failed in the window and none was answered usably in it. */
 static bool dns_failing(long long now, long long *usable_age_ms)
 {
@@ -268,10 +253,10 @@ static void render_servers(struct strbuf *out, const struct metrics_facts *f)
 	family(out, "dnsguard_dns_server_state", "gauge",
 	       "What the newest server probe found of each DNS server dnsguard forwards to (1 for its state).");
 	for (size_t i = 0; i < f->server_count && i < METRICS_SERVERS_MAX; i++)
-		for (unsigned s = 0; s < METRICS_SERVER_STATES; s++) {
+		for (unsigned s = 0; s < PROBE_SERVER_STATES; s++) {
 			strbuf_append(out, "dnsguard_dns_server_state{server=\"");
 			metrics_append_label_value(out, f->servers[i].name);
-			strbuf_appendf(out, "\",state=\"%s\"} %d\n", metrics_server_state_name((enum metrics_server_state)s),
+			strbuf_appendf(out, "\",state=\"%s\"} %d\n", probe_server_state_name((enum probe_server_state)s),
 				       f->servers[i].state == s);
 		}
 	if (f->probes_known) {

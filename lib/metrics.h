@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "policy.h"
+#include "probe_cache.h"
 #include "resolver.h"
 #include "strbuf.h"
 
@@ -50,21 +51,6 @@ void metrics_count_route(enum metrics_route_answer answer, bool stale);
 
 /* ---- gathered at scrape time --------------------------------------------------------------- */
 
-/* What the newest server probe found of one server (probe_cache.h). */
-enum metrics_server_state {
-	METRICS_SERVER_UNPROBED,	/* no probe in the probe cache's window: nothing failed lately */
-	METRICS_SERVER_ANSWERING,	/* probed, and it answered usably */
-	METRICS_SERVER_FAILING,		/* probed: answered with an error, truncated, malformed */
-	METRICS_SERVER_SILENT,		/* probed: answered nothing over UDP or TCP */
-};
-#define METRICS_SERVER_STATES 4
-const char *metrics_server_state_name(enum metrics_server_state state);
-
-struct metrics_server {
-	char name[80];			/* "127.0.0.1@5353" */
-	enum metrics_server_state state;
-};
-
 struct metrics_facts {
 	bool accepting;			/* sessions are taken (not stopping) */
 	unsigned generation;		/* the configuration generation (reloads) */
@@ -73,8 +59,8 @@ struct metrics_facts {
 	unsigned long long badmail_bytes;
 	bool probes_known;		/* the generation has a probe cache */
 	unsigned long probes, probes_dropped;	/* its counts (reset by a reload) */
-	size_t server_count;
-	struct metrics_server servers[METRICS_SERVERS_MAX];
+	size_t server_count;		/* what the server probe found of each (probe_cache_servers) */
+	struct probe_cache_server servers[METRICS_SERVERS_MAX];
 };
 
 /* Whether dnsguard is fit for mail: accepting sessions, and DNS not failing (no usable answer in

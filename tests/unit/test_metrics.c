@@ -130,7 +130,7 @@ static void test_label_values_escaped(void **state)
 	assert_string_equal(strbuf_text(&sb), "a\\\"b\\\\c\\nd?e?");
 
 	snprintf(facts.servers[0].name, sizeof(facts.servers[0].name), "evil\"}\nfake_metric 1");
-	facts.servers[0].state = METRICS_SERVER_SILENT;
+	facts.servers[0].state = PROBE_SERVER_SILENT;
 	t = render(&facts);
 	assert_line(t, "dnsguard_dns_server_state{server=\"evil\\\"}\\nfake_metric 1\",state=\"silent\"} 1");
 	assert_line(t, "dnsguard_dns_server_state{server=\"evil\\\"}\\nfake_metric 1\",state=\"answering\"} 0");
