@@ -121,15 +121,16 @@ void metrics_reset(void)
 /* ---- health ---------------------------------------------------------------------------------- */
 
 /* Whether DNS fails: questions failed in the window and none was answered usably in it. */
-static bool dns_failing(long long now, long long *usable_age_ms)
+static bool dns_failing(const struct metrics_facts *facts, long long now, long long *usable_age_ms)
 {
+	long long window = facts->dns_window_ms ? facts->dns_window_ms : METRICS_DNS_WINDOW_MS;
 	long long usable = atomic_load_explicit(&m.dns_last_usable_ms, memory_order_relaxed);
 	long long failure = atomic_load_explicit(&m.dns_last_failure_ms, memory_order_relaxed);
 
 	*usable_age_ms = usable ? now - usable : -1;
-	if (!failure || now - failure > METRICS_DNS_WINDOW_MS)
+	if (!failure || now - failure > window)
 		return false;
-	return !usable || now - usable > METRICS_DNS_WINDOW_MS;
+	return !usable || now - usable > window;
 }
 
 bool metrics_health(const struct metrics_facts *facts, char *reason, size_t size)
@@ -140,10 +141,11 @@ bool metrics_health(const struct metrics_facts *facts, char *reason, size_t size
 		snprintf(reason, size, "not accepting sessions: dnsguard is stopping");
 		return false;
 	}
-	if (dns_failing(monotonic_ms(), &usable_age)) {
+	if (dns_failing(facts, monotonic_ms(), &usable_age)) {
 		if (usable_age < 0)
 			snprintf(reason, size, "DNS is failing: no usable answer since dnsguard started, and "
-					       "questions failed in the last %d s", METRICS_DNS_WINDOW_MS / 1000);
+					       "questions failed in the last %u s",
+				 (facts->dns_window_ms ? facts->dns_window_ms : METRICS_DNS_WINDOW_MS) / 1000);
 		else
 			snprintf(reason, size, "DNS is failing: the last usable answer came %lld s ago, and "
 					       "questions failed since", usable_age / 1000);
@@ -279,8 +281,8 @@ void metrics_render(const struct metrics_facts *f, struct strbuf *out)
 	family(out, "dnsguard_accepting_sessions", "gauge", "1: new SMTP sessions are taken; 0: dnsguard is stopping.");
 	sample(out, "dnsguard_accepting_sessions", NULL, NULL, f->accepting);
 	family(out, "dnsguard_dns_healthy", "gauge",
-	       "0: DNS questions failed in the last minute and none was answered usably in it.");
-	sample(out, "dnsguard_dns_healthy", NULL, NULL, !dns_failing(now, &usable_age));
+	       "0: DNS questions failed in health_dns_window and none was answered usably in it.");
+	sample(out, "dnsguard_dns_healthy", NULL, NULL, !dns_failing(f, now, &usable_age));
 	family(out, "dnsguard_config_generation", "gauge", "The configuration generation (1 at start, one more per reload).");
 	sample(out, "dnsguard_config_generation", NULL, NULL, f->generation);
 

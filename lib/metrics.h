@@ -27,7 +27,7 @@
 #include "resolver.h"
 #include "strbuf.h"
 
-/* The DNS answers of this window say whether DNS works (metrics_health). */
+/* The DNS answers of this window say whether DNS works, unless facts say otherwise. */
 #define METRICS_DNS_WINDOW_MS 60000
 /* The latency histogram's upper bounds, in milliseconds (and +Inf). */
 #define METRICS_DNS_BUCKETS_MS {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
@@ -53,6 +53,7 @@ void metrics_count_route(enum metrics_route_answer answer, bool stale);
 
 struct metrics_facts {
 	bool accepting;			/* sessions are taken (not stopping) */
+	unsigned dns_window_ms;		/* health_dns_window; 0: METRICS_DNS_WINDOW_MS */
 	unsigned generation;		/* the configuration generation (reloads) */
 	bool badmail_known;		/* its usage could be read */
 	unsigned badmail_entries;
@@ -64,8 +65,8 @@ struct metrics_facts {
 };
 
 /* Whether dnsguard is fit for mail: accepting sessions, and DNS not failing (no usable answer in
- * METRICS_DNS_WINDOW_MS while questions failed in it; an idle daemon is healthy).  False with a
- * sentence in reason. */
+ * the DNS window while questions failed in it; an idle daemon is healthy).  False with a sentence
+ * in reason. */
 bool metrics_health(const struct metrics_facts *facts, char *reason, size_t size);
 
 /* The whole exposition, Prometheus text format 0.0.4. */

@@ -46,6 +46,7 @@
 #include "callbacks.h"
 #include "config.h"
 #include "log.h"
+#include "metrics_service.h"
 #include "preflight.h"
 #include "route_service.h"
 #include "privileges.h"
@@ -701,7 +702,7 @@ int main(int argc, char **argv)
 	if (smfi_register(callbacks_filter) != MI_SUCCESS)
 		startup_failed("libmilter: smfi_register failed");
 	open_milter_socket(rt->config, uid, gid);
-	if (!route_service_open(rt->config, uid, gid, &errors))
+	if (!route_service_open(rt->config, uid, gid, &errors) || !metrics_service_open(rt->config, uid, gid, &errors))
 		refuse_to_start(strbuf_text(&errors));
 	write_pid_file(rt->config->pid_file);
 	drop_privileges(rt->config, uid, gid);
@@ -710,9 +711,10 @@ int main(int argc, char **argv)
 		refuse_to_start(strbuf_text(&errors));
 
 	char dns[512];
-	log_info("starting dnsguard %s: milter_socket=%s%s%s %s dns_deadline=%ums policy=%s rules=%zu routes=%zu",
+	log_info("starting dnsguard %s: milter_socket=%s%s%s%s%s %s dns_deadline=%ums policy=%s rules=%zu routes=%zu",
 		 PACKAGE_VERSION, rt->config->milter_socket, *rt->config->route_socket ? " route_socket=" : "",
-		 rt->config->route_socket, resolver_describe(rt->resolver, dns, sizeof(dns)), rt->config->dns_deadline_ms,
+		 rt->config->route_socket, *rt->config->metrics_socket ? " metrics_socket=" : "",
+		 rt->config->metrics_socket, resolver_describe(rt->resolver, dns, sizeof(dns)), rt->config->dns_deadline_ms,
 		 rt->config->policy_file, policy_rule_count(rt->policy), policy_route_count(rt->policy));
 	/* what stop must clean up is what startup made; the generation may be replaced by then */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "", pid_file[4096];
@@ -728,6 +730,7 @@ int main(int argc, char **argv)
 	report_startup(true, NULL);
 
 	int rc = signal_loop(&signals, milter);
+	metrics_service_stop();
 	route_service_stop();
 
 	/*
