@@ -146,6 +146,38 @@ bad_host:
 	return false;
 }
 
+bool listener_address(const char *spec, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen)
+{
+	const char *path = unix_path_of(spec);
+
+	if (path) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)sa;
+		memset(sa, 0, sizeof(*sa));
+		sun->sun_family = AF_UNIX;
+		if (path[0] == '\0' || strlen(path) >= sizeof(sun->sun_path)) {
+			snprintf(err, errlen, "%s: the path must have 1 to %zu bytes", spec, sizeof(sun->sun_path) - 1);
+			return false;
+		}
+		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", path);
+		*salen = sizeof(*sun);
+		return true;
+	}
+	if (strncmp(spec, "inet:", 5) != 0 && strncmp(spec, "inet6:", 6) != 0) {
+		snprintf(err, errlen, "%s: not unix:/path, inet:PORT@ADDR or inet6:PORT@ADDR", spec);
+		return false;
+	}
+	if (!inet_address(spec, sa, salen, err, errlen))
+		return false;
+	if (!strchr(spec, '@')) {
+		/* listening on every address: a client reaches it on loopback */
+		if (sa->ss_family == AF_INET6)
+			((struct sockaddr_in6 *)sa)->sin6_addr = in6addr_loopback;
+		else
+			((struct sockaddr_in *)sa)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	return true;
+}
+
 static int listen_inet(struct listener *server, const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_storage sa;

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -47,6 +48,10 @@ struct listener *listener_start(const char *name, const char *spec, unsigned mod
  * narrower.  0, or -1 with a sentence in err.
  */
 int listener_chown(struct listener *l, uid_t owner, gid_t group, char *err, size_t errlen);
+
+/* The address `spec` names, for a client that connects to it (a unix socket's path, or a numeric
+ * address; inet: and inet6: without ADDR name the loopback address).  False with a sentence in err. */
+bool listener_address(const char *spec, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);
 
 /* The port an inet socket listens on (useful with port 0), 0 for a unix socket. */
 unsigned listener_port(const struct listener *l);
