@@ -3,8 +3,10 @@
  *
  * Every counter is an _Atomic unsigned long updated with memory_order_relaxed: a scrape may see
  * one counter a moment ahead of another, never a torn or lost count, and counting never waits.
- * The DNS times are monotonic milliseconds of the newest usable answer and the newest failure,
- * stored (not added) by whichever thread answers last; a scrape reads them once.
+ * The DNS times are milliseconds of CLOCK_MONOTONIC_COARSE (a few ms of resolution is plenty for
+ * a window of seconds, and it costs a few ns where the precise clock costs tens) of the newest
+ * usable answer and the newest failure, stored (not added) by whichever thread answers last; a
+ * scrape reads them once.
  *
  * It does not: gather what other modules hold (the caller hands it in), or write anywhere but the
  * strbuf it is given.
@@ -14,8 +16,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "monotonic.h"
+#include <time.h>
 
 #define ACTIONS (POLICY_LOG_ONLY + 1)
 #define OUTCOMES (DNS_BOGUS + 1)
@@ -43,6 +44,24 @@ static struct {
 	counter route_answers[METRICS_ROUTE_ANSWERS];
 	counter route_stale;
 } m;
+
+static long long coarse_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Stores now, unless it is there already: most answers come within one tick, and a line read
+ * is cheaper for other cores than a line written. */
+static void stamp(_Atomic long long *when)
+{
+	long long now = coarse_ms();
+
+	if (atomic_load_explicit(when, memory_order_relaxed) != now)
+		atomic_store_explicit(when, now, memory_order_relaxed);
+}
 
 static void add(counter *c)
 {
@@ -78,9 +97,9 @@ void metrics_count_dns(const struct dns_evidence *ev)
 	atomic_fetch_add_explicit(&m.dns_ms_sum, ev->ms, memory_order_relaxed);
 	/* dnsguard's own trouble (out of memory) says nothing about the servers */
 	if (ev->outcome != DNS_TEMPFAIL)
-		atomic_store_explicit(&m.dns_last_usable_ms, monotonic_ms(), memory_order_relaxed);
+		stamp(&m.dns_last_usable_ms);
 	else if (ev->cause != DNS_CAUSE_LOCAL)
-		atomic_store_explicit(&m.dns_last_failure_ms, monotonic_ms(), memory_order_relaxed);
+		stamp(&m.dns_last_failure_ms);
 }
 
 void metrics_session_opened(void)
@@ -141,7 +160,7 @@ bool metrics_health(const struct metrics_facts *facts, char *reason, size_t size
 		snprintf(reason, size, "not accepting sessions: dnsguard is stopping");
 		return false;
 	}
-	if (dns_failing(facts, monotonic_ms(), &usable_age)) {
+	if (dns_failing(facts, coarse_ms(), &usable_age)) {
 		if (usable_age < 0)
 			snprintf(reason, size, "DNS is failing: no usable answer since dnsguard started, and "
 					       "questions failed in the last %u s",
@@ -273,7 +292,7 @@ static void render_servers(struct strbuf *out, const struct metrics_facts *f)
 void metrics_render(const struct metrics_facts *f, struct strbuf *out)
 {
 	static const char *const route_answers[METRICS_ROUTE_ANSWERS] = {"ok", "notfound", "temp", "perm"};
-	long long now = monotonic_ms(), usable_age;
+	long long now = coarse_ms(), usable_age;
 	long open = atomic_load_explicit(&m.sessions_open, memory_order_relaxed);
 
 	family(out, "dnsguard_up", "gauge", "1: dnsguard answers.");
