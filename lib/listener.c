@@ -82,7 +82,7 @@ struct listener {
 
 /* ---- the listening socket ------------------------------------------------------------------- */
 
-static const char *unix_path_of(const char *spec)
+const char *listener_unix_path(const char *spec)
 {
 	if (strncmp(spec, "unix:", 5) == 0)
 		return spec + 5;
@@ -148,7 +148,7 @@ bad_host:
 
 bool listener_address(const char *spec, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen)
 {
-	const char *path = unix_path_of(spec);
+	const char *path = listener_unix_path(spec);
 
 	if (path) {
 		struct sockaddr_un *sun = (struct sockaddr_un *)sa;
@@ -584,7 +584,7 @@ struct listener *listener_start(const char *name, const char *spec, unsigned mod
 				listener_serve_fn *serve, void *arg, char *err, size_t errlen)
 {
 	struct listener *server;
-	const char *path = unix_path_of(spec);
+	const char *path = listener_unix_path(spec);
 	sigset_t all, old;
 	int rc;
 

@@ -49,6 +49,9 @@ struct listener *listener_start(const char *name, const char *spec, unsigned mod
  */
 int listener_chown(struct listener *l, uid_t owner, gid_t group, char *err, size_t errlen);
 
+/* The path of a unix:/path or local:/path spec; NULL for any other. */
+const char *listener_unix_path(const char *spec);
+
 /* The address `spec` names, for a client that connects to it (a unix socket's path, or a numeric
  * address; inet: and inet6: without ADDR name the loopback address).  False with a sentence in err. */
 bool listener_address(const char *spec, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen);

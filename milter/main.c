@@ -45,6 +45,7 @@
 
 #include "callbacks.h"
 #include "config.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics_service.h"
 #include "preflight.h"
@@ -219,15 +220,6 @@ static void startup_failed(const char *fmt, ...)
 
 /* ---- the socket ------------------------------------------------------------------------------ */
 
-static const char *unix_socket_path(const char *spec)
-{
-	if (strncmp(spec, "unix:", 5) == 0)
-		return spec + 5;
-	if (strncmp(spec, "local:", 6) == 0)
-		return spec + 6;
-	return NULL;
-}
-
 /*
  * A unix socket left by a crash is removed; a file that is not a socket, or a socket that another
  * process still answers on, is left alone and startup fails.
@@ -293,7 +285,7 @@ static int disable_nagle_on_listener(void)
 static bool milter_address(const char *spec, struct sockaddr_storage *sa, socklen_t *len, char *why,
 			   size_t size)
 {
-	const char *path = unix_socket_path(spec), *rest = strchr(spec, ':');
+	const char *path = listener_unix_path(spec), *rest = strchr(spec, ':');
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *found;
 	char port[16], host[256] = "";
@@ -352,7 +344,7 @@ static void explain_listen_failure(const char *spec, char *why, size_t size)
 
 static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid)
 {
-	const char *path = unix_socket_path(config->milter_socket);
+	const char *path = listener_unix_path(config->milter_socket);
 
 	if (path) {
 		char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -718,8 +710,8 @@ int main(int argc, char **argv)
 		 rt->config->policy_file, policy_rule_count(rt->policy), policy_route_count(rt->policy));
 	/* what stop must clean up is what startup made; the generation may be replaced by then */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "", pid_file[4096];
-	if (unix_socket_path(rt->config->milter_socket))
-		snprintf(socket_path, sizeof(socket_path), "%s", unix_socket_path(rt->config->milter_socket));
+	if (listener_unix_path(rt->config->milter_socket))
+		snprintf(socket_path, sizeof(socket_path), "%s", listener_unix_path(rt->config->milter_socket));
 	snprintf(pid_file, sizeof(pid_file), "%s", rt->config->pid_file);
 	rt = NULL;
 
