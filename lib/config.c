@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@ enum key_type {
 	KEY_AUTHSERV_ID,	/* an RFC 2045 token such as a host name, at most 255 bytes, or empty */
 	KEY_SOCKET,	/* unix:/path, local:/path, inet:port@host, inet6:port@host */
 	KEY_SOCKET_OR_EMPTY,
+	KEY_LOCAL_SOCKET_OR_EMPTY,	/* unix:/path, or inet:/inet6: on a loopback address only; or empty */
 	KEY_MODE,	/* octal file mode */
 	KEY_DURATION,	/* milliseconds, with min/max */
 	KEY_SIZE,	/* bytes, with k/M/G; 0 means no limit */
@@ -106,6 +108,13 @@ static const struct config_key keys[] = {
 	 "where the smart hosts' last good addresses are kept across restarts (empty: not kept)", true},
 	{"route_wait", KEY_DURATION, FIELD(route_wait_ms), "2s", 0, 30000,
 	 "longest a route lookup waits for a smart host's first DNS answer before it answers TEMP", false},
+	{"metrics_socket", KEY_LOCAL_SOCKET_OR_EMPTY, FIELD(metrics_socket), "", 0, 0,
+	 "HTTP endpoint for GET /metrics and /health: unix:/path or inet:port@127.0.0.1 (loopback only; empty: off)",
+	 true},
+	{"metrics_socket_mode", KEY_MODE, FIELD(metrics_socket_mode), "0660", 0, 0,
+	 "permissions of a unix metrics socket (whoever scrapes it must be able to write it)", true},
+	{"health_dns_window", KEY_DURATION, FIELD(health_dns_window_ms), "60s", 1000, 3600000,
+	 "/health fails when DNS questions failed in this window and none was answered usably in it", false},
 	{"shutdown_timeout", KEY_DURATION, FIELD(shutdown_timeout_ms), "30s", 0, 600000,
 	 "at stop, how long to let open SMTP sessions finish", false},
 };
@@ -226,6 +235,38 @@ static bool socket_spec_valid(const char *value, char *why, size_t whylen)
 		return false;
 	}
 	snprintf(why, whylen, "expected unix:/path, inet:PORT@HOST or inet6:PORT@HOST");
+	return false;
+}
+
+/*
+ * The metrics endpoint answers anyone who can connect, so TCP is for loopback only: an address
+ * (never "every address") in 127.0.0.0/8 or ::1.
+ */
+static bool local_socket_valid(const char *value, char *why, size_t whylen)
+{
+	const char *at = strchr(value, '@');
+	char host[INET6_ADDRSTRLEN + 2];
+	unsigned char addr[16];
+	size_t n;
+
+	if (!socket_spec_valid(value, why, whylen))
+		return false;
+	if (strncmp(value, "unix:", 5) == 0 || strncmp(value, "local:", 6) == 0)
+		return true;
+	n = at ? strlen(at + 1) : 0;
+	if (n >= 2 && at[1] == '[' && at[n] == ']') {
+		at++;
+		n -= 2;
+	}
+	if (n > 0 && n < sizeof(host)) {
+		memcpy(host, at + 1, n);
+		host[n] = '\0';
+		if (strncmp(value, "inet6:", 6) == 0 ? inet_pton(AF_INET6, host, addr) == 1 && IN6_IS_ADDR_LOOPBACK(addr)
+						      : inet_pton(AF_INET, host, addr) == 1 && addr[0] == 127)
+			return true;
+	}
+	snprintf(why, whylen, "expected unix:/path, inet:PORT@127.0.0.1 or inet6:PORT@[::1]: the endpoint is "
+			      "for this machine only (a loopback address, never every address)");
 	return false;
 }
 
@@ -356,6 +397,10 @@ static bool parse_value(const struct config_key *key, struct config *config, con
 		/* fall through */
 	case KEY_SOCKET:
 		return socket_spec_valid(value, why, whylen) && set_string(field, value, why, whylen);
+	case KEY_LOCAL_SOCKET_OR_EMPTY:
+		if (*value == '\0')
+			return set_string(field, value, why, whylen);
+		return local_socket_valid(value, why, whylen) && set_string(field, value, why, whylen);
 	case KEY_MODE:
 		number = strtoull(value, &end, 8);
 		if (*value == '\0' || *end != '\0' || number > 0777) {
@@ -659,6 +704,7 @@ void config_free(struct config *config)
 		case KEY_AUTHSERV_ID:
 		case KEY_SOCKET:
 		case KEY_SOCKET_OR_EMPTY:
+		case KEY_LOCAL_SOCKET_OR_EMPTY:
 			free(*(char **)((char *)config + keys[i].offset));
 			break;
 		case KEY_MODE:
@@ -729,6 +775,7 @@ static void format_value(const struct config_key *key, const struct config *conf
 	case KEY_AUTHSERV_ID:
 	case KEY_SOCKET:
 	case KEY_SOCKET_OR_EMPTY:
+	case KEY_LOCAL_SOCKET_OR_EMPTY:
 		snprintf(buf, size, "%s", *(char *const *)field);
 		return;
 	case KEY_MODE:

@@ -45,6 +45,9 @@ struct config {
 	unsigned route_socket_mode;
 	char *route_state_file;
 	unsigned route_wait_ms;
+	char *metrics_socket;	/* "" (off), unix:/path, or inet/inet6 on a loopback address */
+	unsigned metrics_socket_mode;
+	unsigned health_dns_window_ms;
 	unsigned shutdown_timeout_ms;
 };
 

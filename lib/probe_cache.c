@@ -554,6 +554,53 @@ const char *probe_cache_describe(const struct probe_cache *pc, char *buf, size_t
 	return strbuf_text(&sb);
 }
 
+const char *probe_server_state_name(enum probe_server_state state)
+{
+	switch (state) {
+	case PROBE_SERVER_UNPROBED:
+		return "unprobed";
+	case PROBE_SERVER_ANSWERING:
+		return "answering";
+	case PROBE_SERVER_FAILING:
+		return "failing";
+	case PROBE_SERVER_SILENT:
+		return "silent";
+	}
+	return "unknown";
+}
+
+/* What one probe says of its server, on the leg the resolver would have used. */
+static enum probe_server_state server_state(const struct dns_probe_result *r, enum dns_transport transport)
+{
+	const struct dns_probe_leg *leg = transport == DNS_TRANSPORT_TCP ? &r->tcp : &r->udp;
+
+	if (probe_finding_server_wide(r))
+		return PROBE_SERVER_SILENT;
+	if (transport == DNS_TRANSPORT_UDP_TCP && leg_kind(leg) == LEG_TRUNCATED)
+		leg = &r->tcp;
+	return leg_kind(leg) == LEG_USABLE ? PROBE_SERVER_ANSWERING : PROBE_SERVER_FAILING;
+}
+
+size_t probe_cache_servers(struct probe_cache *pc, struct probe_cache_server *out, size_t max)
+{
+	long long now = monotonic_ms();
+	size_t n;
+
+	pthread_mutex_lock(&pc->lock);
+	for (n = 0; n < pc->server_count && n < max; n++) {
+		const struct entry *newest = NULL;
+		for (size_t k = 0; k < PROBE_CACHE_ENTRIES; k++) {
+			const struct entry *e = &pc->entries[k];
+			if (fresh(e, now) && e->probed[n] && (!newest || e->done_ms > newest->done_ms))
+				newest = e;
+		}
+		dns_server_format(&pc->servers[n], out[n].name, sizeof(out[n].name));
+		out[n].state = newest ? server_state(&newest->results[n], pc->transport) : PROBE_SERVER_UNPROBED;
+	}
+	pthread_mutex_unlock(&pc->lock);
+	return n;
+}
+
 void probe_cache_stats(struct probe_cache *pc, struct probe_cache_stats *out)
 {
 	pthread_mutex_lock(&pc->lock);

@@ -117,4 +117,22 @@ struct probe_cache_stats {
 };
 void probe_cache_stats(struct probe_cache *pc, struct probe_cache_stats *out);
 
+/* What the newest probe of a server in the last PROBE_CACHE_TTL_MS found, on the transports the
+ * resolver uses (for the metrics endpoint). */
+enum probe_server_state {
+	PROBE_SERVER_UNPROBED,		/* no probe in the window: nothing failed lately */
+	PROBE_SERVER_ANSWERING,		/* it answered usably */
+	PROBE_SERVER_FAILING,		/* an error rcode, a truncated or unreadable answer */
+	PROBE_SERVER_SILENT,		/* nothing at all over UDP or TCP */
+};
+#define PROBE_SERVER_STATES 4
+const char *probe_server_state_name(enum probe_server_state state);	/* "unprobed", "answering", ... */
+
+struct probe_cache_server {
+	char name[80];			/* "127.0.0.1@5353" */
+	enum probe_server_state state;
+};
+/* Fills out[] with each server the cache probes (at most max); returns how many. */
+size_t probe_cache_servers(struct probe_cache *pc, struct probe_cache_server *out, size_t max);
+
 #endif

@@ -29,6 +29,7 @@
 #include <unbound-event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "monotonic.h"
 #include "strbuf.h"
 
@@ -103,6 +104,7 @@ struct lookup {
 	void *arg;
 	struct lookup *queued;		/* next in the hand-off queue */
 	struct timespec asked;
+	bool counted;			/* under resolver->lock: counted as cut short by its deadline */
 	uint16_t qtype;
 	char qname[];			/* ldns's canonical text, sized to fit (< DNS_NAME_TEXT_MAX) */
 };
@@ -618,8 +620,10 @@ static void lookup_answered(struct lookup *l, const struct dns_answer *answer)
 {
 	struct dns_job *job = l->job;
 	struct resolver *r = job->resolver;
+	bool counted;
 
 	pthread_mutex_lock(&r->lock);
+	counted = l->counted;
 	if (l->prev)
 		l->prev->next = l->next;
 	else
@@ -628,6 +632,9 @@ static void lookup_answered(struct lookup *l, const struct dns_answer *answer)
 		l->next->prev = l->prev;
 	pthread_mutex_unlock(&r->lock);
 
+	/* once per question: one the deadline cut short was counted then, as the check saw it */
+	if (!counted)
+		metrics_count_dns(&answer->ev);
 	if (r->options.on_trouble && answer->ev.outcome == DNS_TEMPFAIL && answer->ev.cause != DNS_CAUSE_LOCAL)
 		r->options.on_trouble(r->options.on_trouble_arg, &answer->ev);
 	pthread_mutex_lock(&job->lock);
@@ -836,7 +843,8 @@ void dns_job_finish(struct dns_job *job)
 	pthread_cond_broadcast(&job->answered);
 }
 
-/* Tells on_trouble of the questions of `job` the deadline cut short (the owner holds the job). */
+/* Counts the questions of `job` the deadline cut short, and tells on_trouble of them (the owner
+ * holds the job). */
 static void report_cut_short(struct dns_job *job)
 {
 	struct resolver *r = job->resolver;
@@ -847,7 +855,10 @@ static void report_cut_short(struct dns_job *job)
 	for (struct lookup *l = r->in_flight; l; l = l->next)
 		if (l->job == job) {
 			dns_evidence_unanswered(&ev, l->qname, l->qtype, DNS_CAUSE_DEADLINE, ms);
-			r->options.on_trouble(r->options.on_trouble_arg, &ev);
+			metrics_count_dns(&ev);
+			l->counted = true;
+			if (r->options.on_trouble)
+				r->options.on_trouble(r->options.on_trouble_arg, &ev);
 		}
 	pthread_mutex_unlock(&r->lock);
 }
@@ -863,7 +874,7 @@ bool dns_job_wait(struct dns_job *job)
 	cut_short = !complete && !job->over;
 	job->over = true;
 	pthread_mutex_unlock(&job->lock);
-	if (cut_short && job->resolver->options.on_trouble)
+	if (cut_short)
 		report_cut_short(job);
 	return complete;
 }

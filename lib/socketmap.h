@@ -8,7 +8,7 @@
  * the map name and the key and writes the whole reply text.
  *
  * Threads.  One thread per connection, with blocking reads and writes under poll() deadlines,
- * and a cap on connections; one more thread accepts.  The callback may block for a bounded time
+ * and a cap on connections; one more thread accepts (listener.h).  The callback may block for a bounded time
  * (a first DNS lookup), and a thread per connection makes that cost only its own client: no
  * event loop stalls, and no hand-off to a worker pool (a second queue, a second bound) is needed.
  * The MTAs keep few connections (Postfix shares one per endpoint per process), so the cap stays

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "resolver.h"
 #include "mta.h"
 #include "netaddr.h"
@@ -38,6 +39,11 @@ static atomic_bool draining;
 void callbacks_set_draining(bool value)
 {
 	atomic_store(&draining, value);
+}
+
+bool callbacks_accepting(void)
+{
+	return !atomic_load(&draining);
 }
 
 unsigned callbacks_open_sessions(void)
@@ -241,6 +247,7 @@ static sfsistat on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	pthread_mutex_lock(&sessions_lock);
 	sessions_open++;
 	pthread_mutex_unlock(&sessions_lock);
+	metrics_session_opened();
 	if (!texts) {
 		log_warning("%s: connect: out of memory: tempfail", s->id);
 		return SMFIS_TEMPFAIL;
@@ -418,6 +425,7 @@ static sfsistat on_close(SMFICTX *ctx)
 	if (--sessions_open == 0)
 		pthread_cond_broadcast(&sessions_idle);
 	pthread_mutex_unlock(&sessions_lock);
+	metrics_session_closed();
 	return SMFIS_CONTINUE;
 }
 

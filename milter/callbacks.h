@@ -15,6 +15,8 @@ extern struct smfiDesc callbacks_filter;
 
 /* While draining (at stop), new sessions are tempfailed at connect. */
 void callbacks_set_draining(bool draining);
+/* Whether new sessions are taken (not draining). */
+bool callbacks_accepting(void);
 /* Sessions open now. */
 unsigned callbacks_open_sessions(void);
 /* Waits until no session is open or timeout_ms passes; true if none is left. */

@@ -53,7 +53,9 @@
 
 #include "callbacks.h"
 #include "config.h"
+#include "listener.h"
 #include "log.h"
+#include "metrics_service.h"
 #include "preflight.h"
 #include "route_service.h"
 #include "privileges.h"
@@ -229,15 +231,6 @@ static void startup_failed(int status, const char *fmt, ...)
 
 /* ---- the socket ------------------------------------------------------------------------------ */
 
-static const char *unix_socket_path(const char *spec)
-{
-	if (strncmp(spec, "unix:", 5) == 0)
-		return spec + 5;
-	if (strncmp(spec, "local:", 6) == 0)
-		return spec + 6;
-	return NULL;
-}
-
 /*
  * A unix socket left by a crash is removed; a file that is not a socket, or a socket that another
  * process still answers on, is left alone and startup fails.
@@ -303,7 +296,7 @@ static int disable_nagle_on_listener(void)
 static bool milter_address(const char *spec, struct sockaddr_storage *sa, socklen_t *len, char *why,
 			   size_t size)
 {
-	const char *path = unix_socket_path(spec), *rest = strchr(spec, ':');
+	const char *path = listener_unix_path(spec), *rest = strchr(spec, ':');
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *found;
 	char port[16], host[256] = "";
@@ -366,7 +359,7 @@ static int explain_listen_failure(const char *spec, char *why, size_t size)
 
 static void open_milter_socket(const struct config *config, uid_t uid, gid_t gid)
 {
-	const char *path = unix_socket_path(config->milter_socket);
+	const char *path = listener_unix_path(config->milter_socket);
 
 	if (path) {
 		char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -727,7 +720,7 @@ int main(int argc, char **argv)
 	if (smfi_register(callbacks_filter) != MI_SUCCESS)
 		startup_failed(EX_SOFTWARE, "libmilter: smfi_register failed");
 	open_milter_socket(rt->config, uid, gid);
-	if (!route_service_open(rt->config, uid, gid, &errors))
+	if (!route_service_open(rt->config, uid, gid, &errors) || !metrics_service_open(rt->config, uid, gid, &errors))
 		refuse_to_start(EX_CANTCREAT, strbuf_text(&errors));
 	write_pid_file(rt->config->pid_file);
 	drop_privileges(rt->config, uid, gid);
@@ -736,14 +729,15 @@ int main(int argc, char **argv)
 		refuse_to_start(EX_CANTCREAT, strbuf_text(&errors));
 
 	char dns[512];
-	log_info("starting dnsguard %s: milter_socket=%s%s%s %s dns_deadline=%ums policy=%s rules=%zu routes=%zu",
+	log_info("starting dnsguard %s: milter_socket=%s%s%s%s%s %s dns_deadline=%ums policy=%s rules=%zu routes=%zu",
 		 PACKAGE_VERSION, rt->config->milter_socket, *rt->config->route_socket ? " route_socket=" : "",
-		 rt->config->route_socket, resolver_describe(rt->resolver, dns, sizeof(dns)), rt->config->dns_deadline_ms,
+		 rt->config->route_socket, *rt->config->metrics_socket ? " metrics_socket=" : "",
+		 rt->config->metrics_socket, resolver_describe(rt->resolver, dns, sizeof(dns)), rt->config->dns_deadline_ms,
 		 rt->config->policy_file, policy_rule_count(rt->policy), policy_route_count(rt->policy));
 	/* what stop must clean up is what startup made; the generation may be replaced by then */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "", pid_file[4096];
-	if (unix_socket_path(rt->config->milter_socket))
-		snprintf(socket_path, sizeof(socket_path), "%s", unix_socket_path(rt->config->milter_socket));
+	if (listener_unix_path(rt->config->milter_socket))
+		snprintf(socket_path, sizeof(socket_path), "%s", listener_unix_path(rt->config->milter_socket));
 	snprintf(pid_file, sizeof(pid_file), "%s", rt->config->pid_file);
 	rt = NULL;
 
@@ -754,6 +748,7 @@ int main(int argc, char **argv)
 	report_startup(0, NULL);
 
 	int rc = signal_loop(&signals, milter);
+	metrics_service_stop();
 	route_service_stop();
 
 	/*

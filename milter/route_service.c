@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "routes.h"
 #include "runtime.h"
 #include "socketmap.h"
@@ -36,8 +37,10 @@ static void answer(void *arg, const char *map, const char *key, struct strbuf *r
 	(void)arg;
 	if (!h) {
 		strbuf_append(reply, "TEMP dnsguard is starting");
+		metrics_count_route(METRICS_ROUTE_TEMP, false);
 	} else {
 		route_answer(h, rt ? rt->policy : NULL, map, key, first_wait_ms, reply, &info);
+		metrics_count_route(metrics_route_answer_of(strbuf_text(reply)), info.stale);
 		if (log_enabled(LOG_LEVEL_DEBUG)) {
 			char storage[1024];
 			struct strbuf line;

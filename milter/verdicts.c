@@ -12,6 +12,7 @@
 #include "auth_results.h"
 #include "decision.h"
 #include "log.h"
+#include "metrics.h"
 #include "mta.h"
 #include "policy.h"
 #include "probe_cache.h"
@@ -148,7 +149,8 @@ static void session_facts(const struct session *s, const char *recipient, const 
 	};
 }
 
-/* Decides one check's result for this session (and recipient, NULL before or after RCPT). */
+/* Decides one check's result for this session (and recipient, NULL before or after RCPT), and
+ * counts it: every decision is made here. */
 static void make_decision(const struct session *s, struct check_result *r, const char *recipient,
 			  const char *recipient_domain, char *finding, size_t size, struct decision *d)
 {
@@ -160,6 +162,7 @@ static void make_decision(const struct session *s, struct check_result *r, const
 	session_facts(s, recipient, recipient_domain, hostname, sizeof(hostname), &facts);
 	probe_finding(s, r, finding, size);
 	decision_make(s->rt->policy, &dns, &facts, r, d);
+	metrics_count_decision(d->check, d->outcome, d->action);
 }
 
 /* The decision line; `badmail`: the entry a diverted recipient went to, or NULL. */

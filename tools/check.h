@@ -40,5 +40,6 @@ int check_domain(struct check_context *ctx, int argc, char **argv);
 int check_client(struct check_context *ctx, int argc, char **argv);
 int check_route(struct check_context *ctx, int argc, char **argv);
 int check_config(struct check_context *ctx, int argc, char **argv);
+int check_stats(struct check_context *ctx, int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
  *   client IP [--helo NAME]    reverse DNS as receivers judge it (dnsguard, Postfix, Sendmail)
  *   route DOMAIN               what the route service answers, and why
  *   config                     what dnsguard -n checks, and whether the servers answer
+ *   stats [--all] [--raw]      the running daemon's counters and health (metrics_socket)
  * Exit status: 0 healthy, 1 problems found, 2 could not run.  Every probe has a deadline.
  */
 #include <stdarg.h>
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 		"  client IP [--helo NAME]    reverse DNS of IP as receivers judge it\n"
 		"  route DOMAIN               what the route service answers for DOMAIN\n"
 		"  config                     the config and policy, and whether the DNS servers answer\n"
+		"  stats [--all] [--raw]      the running daemon's counters and health, from metrics_socket\n"
 		"\n"
 		"  -c CONFIG   dnsguard's config (default " CONFIG_DEFAULT_PATH ")\n"
 		"  --json      one JSON document instead of text\n"
@@ -84,7 +86,7 @@ static const struct {
 	int (*run)(struct check_context *ctx, int argc, char **argv);
 } commands[] = {
 	{"server", check_server}, {"domain", check_domain}, {"client", check_client},
-	{"route", check_route},	  {"config", check_config},
+	{"route", check_route},	  {"config", check_config}, {"stats", check_stats},
 };
 
 int main(int argc, char **argv)

@@ -122,6 +122,43 @@ static void test_errors_name_file_and_line(void **state)
 	strbuf_free(&errors);
 }
 
+/* The metrics endpoint has no authentication: TCP only on a loopback address, said with file:line. */
+static void test_metrics_socket_loopback_only(void **state)
+{
+	static const char *const good[] = {"unix:/run/dnsguard/metrics.sock", "inet:9426@127.0.0.1",
+					   "inet:9426@127.1.2.3", "inet6:9426@[::1]", "inet6:9426@::1", ""};
+	static const char *const bad[] = {"inet:9426", "inet:9426@0.0.0.0", "inet:9426@192.0.2.1",
+					  "inet:9426@localhost", "inet6:9426@[::]", "inet6:9426@2001:db8::1",
+					  "inet6:9426@127.0.0.1", "inet:9426@::1", "tcp:9426"};
+	char text[128];
+	struct strbuf errors;
+	struct config *c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "metrics_socket = %s\n", good[i]);
+		c = parse(text, &errors);
+		if (!c)
+			fail_msg("%s refused: %s", good[i], strbuf_text(&errors));
+		assert_string_equal(c->metrics_socket, good[i]);
+		config_free(c);
+		strbuf_free(&errors);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "log_level = info\nmetrics_socket = %s\n", bad[i]);
+		c = parse(text, &errors);
+		if (c)
+			fail_msg("%s accepted", bad[i]);
+		if (!strstr(strbuf_text(&errors), "test.conf:2: metrics_socket = "))
+			fail_msg("%s: no file:line in '%s'", bad[i], strbuf_text(&errors));
+		strbuf_free(&errors);
+	}
+	c = config_defaults();
+	assert_string_equal(c->metrics_socket, "");
+	assert_int_equal(c->metrics_socket_mode, 0660);
+	config_free(c);
+}
+
 static void test_socket_specs(void **state)
 {
 	(void)state;
@@ -461,6 +498,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_metrics_socket_loopback_only),
 		cmocka_unit_test(test_recursive),
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_socket_specs),

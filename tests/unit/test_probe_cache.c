@@ -405,6 +405,36 @@ static void test_keyed_by_question(void **state)
 	probe_cache_free(pc);
 }
 
+/* Per server, what its newest probe in the window found (the metrics endpoint's state). */
+static void test_server_states(void **state)
+{
+	(void)state;
+	struct probe_cache *pc = cache_for(srv.port);
+	struct dns_evidence failed = ask("c.servfail.test.", LDNS_RR_TYPE_MX, DNS_CAUSE_SERVFAIL, 1);
+	struct dns_evidence silent = ask("c.silent.test.", LDNS_RR_TYPE_MX, DNS_CAUSE_DEADLINE, 2000);
+	struct probe_cache_server servers[4];
+	char buf[512], want[64];
+
+	snprintf(want, sizeof(want), "127.0.0.1@%u", srv.port);
+	assert_int_equal(probe_cache_servers(pc, servers, 4), 1);
+	assert_string_equal(servers[0].name, want);
+	assert_int_equal(servers[0].state, PROBE_SERVER_UNPROBED);
+	assert_string_equal(probe_server_state_name(servers[0].state), "unprobed");
+
+	probe_cache_start(pc, &failed);
+	assert_int_equal(settled(pc, &failed, buf, sizeof(buf)), PROBE_KNOWN);
+	assert_int_equal(probe_cache_servers(pc, servers, 4), 1);
+	assert_int_equal(servers[0].state, PROBE_SERVER_FAILING);
+
+	sleep_ms(5);	/* the newest probe wins: a later one in another millisecond */
+	probe_cache_start(pc, &silent);
+	assert_int_equal(settled(pc, &silent, buf, sizeof(buf)), PROBE_KNOWN);
+	assert_int_equal(probe_cache_servers(pc, servers, 4), 1);
+	assert_int_equal(servers[0].state, PROBE_SERVER_SILENT);
+	assert_int_equal(probe_cache_servers(pc, servers, 0), 0);
+	probe_cache_free(pc);
+}
+
 /* A closed port answers no question: its finding is server-wide and spares a probe per name. */
 static void test_server_wide_borrowed(void **state)
 {
@@ -597,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_fits_table),
 		cmocka_unit_test(test_server_wide),
 		cmocka_unit_test(test_keyed_by_question),
+		cmocka_unit_test(test_server_states),
 		cmocka_unit_test(test_server_wide_borrowed),
 		cmocka_unit_test(test_follow_up_lines),
 		cmocka_unit_test(test_bounds_and_free_in_flight),

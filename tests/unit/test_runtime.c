@@ -103,7 +103,7 @@ static void test_restart_only_keys_come_from_the_table(void **state)
 	(void)state;
 	static const char *const expected[] = {"milter_socket", "milter_socket_mode", "user", "group",
 					       "pid_file", "log_facility", "route_socket", "route_socket_mode",
-					       "route_state_file"};
+					       "route_state_file", "metrics_socket", "metrics_socket_mode"};
 	size_t found = 0;
 	struct config *a = config_defaults(), *b;
 	struct strbuf errors;
